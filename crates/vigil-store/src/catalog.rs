@@ -1,0 +1,636 @@
+//! The catalog: which items exist, which captures collected them, and how.
+//!
+//! SQLite (WAL, `synchronous=FULL`) through `sqlx`, so the same SQL layer can later serve
+//! PostgreSQL. Rows are only inserted; a capture and its item links are written in one
+//! transaction by [`Catalog::commit_captures`], after their blobs are durable.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use crate::digest::Sha256Digest;
+
+/// Errors from the catalog database.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The database could not be opened, read or written.
+    #[error("catalog database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("catalog schema migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row holds something this version cannot read (hand-edited or corrupt).
+    #[error("catalog row {table}[{key}] is malformed: {problem}")]
+    Malformed {
+        /// Table of the row.
+        table: &'static str,
+        /// Its key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Whether a capture got what it went for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureStatus {
+    /// Every byte the source offered was stored.
+    Ok,
+    /// The source could not be captured (or only partly); `error` says why.
+    Failed,
+}
+
+impl CaptureStatus {
+    /// The word stored in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureStatus::Ok => "ok",
+            CaptureStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for CaptureStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ok" => Ok(CaptureStatus::Ok),
+            "failed" => Ok(CaptureStatus::Failed),
+            other => Err(format!("unknown capture status {other:?} (ok, failed)")),
+        }
+    }
+}
+
+/// A machine-readable code and a human explanation of why a capture failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureFailure {
+    /// Stable code, e.g. `http-status`, `ssrf-refused`, `timeout`, `too-large`.
+    pub code: String,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+/// One item as it belongs to a capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureItem {
+    /// The item's id.
+    #[serde(with = "digest_hex")]
+    pub sha256: Sha256Digest,
+    /// Its size in bytes.
+    pub size: u64,
+    /// What it is to the capture: `file`, `body`, `tls-chain`, `media`, `info-json`, ...
+    pub role: String,
+    /// The name the source gave it (a relative path, a URL file name). Display only.
+    pub name: Option<String>,
+}
+
+/// Everything recorded about one act of collection of one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaptureRecord {
+    /// Identifies the `vigil capture` run this capture belonged to.
+    pub run_id: String,
+    /// The source exactly as given (path or URL).
+    pub source: String,
+    /// `file` or `url`.
+    pub kind: String,
+    /// How it was collected: `file`, `http`, `yt-dlp`.
+    pub method: String,
+    /// Outcome.
+    pub status: CaptureStatus,
+    /// Why it failed, when it did.
+    pub failure: Option<CaptureFailure>,
+    /// Who collected it.
+    pub collector: String,
+    /// When, by our clock: RFC 3339, UTC.
+    pub captured_at: String,
+    /// Version of Vigil that collected it.
+    pub vigil_version: String,
+    /// External tools used, name to version.
+    pub tools: BTreeMap<String, String>,
+    /// Free-text note from the collector.
+    pub note: Option<String>,
+    /// Collector's tags.
+    pub tags: Vec<String>,
+    /// Method-specific context (HTTP hops and headers, file metadata, ...).
+    pub details: serde_json::Value,
+    /// The items collected, in the order the source produced them.
+    pub items: Vec<CaptureItem>,
+}
+
+/// A capture as stored, with its catalog id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredCapture {
+    /// Catalog id, increasing in commit order.
+    pub id: i64,
+    /// The record.
+    #[serde(flatten)]
+    pub record: CaptureRecord,
+}
+
+/// One row of the items table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    /// The item's id.
+    #[serde(with = "digest_hex")]
+    pub sha256: Sha256Digest,
+    /// Size in bytes.
+    pub size: u64,
+    /// When it was first captured.
+    pub first_captured_at: String,
+}
+
+/// A row of `items` whose key is not a digest (reported by verification, never fatal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MalformedRow {
+    /// Table.
+    pub table: &'static str,
+    /// Key as stored.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Which captures [`Catalog::list_captures`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureFilter {
+    /// Captured at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Captured before this RFC 3339 time.
+    pub until: Option<String>,
+    /// Source contains this text.
+    pub source_contains: Option<String>,
+    /// Only this status.
+    pub status: Option<CaptureStatus>,
+    /// At most this many, newest first.
+    pub limit: Option<i64>,
+}
+
+/// A reference from `capture_items` to an item row that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DanglingLink {
+    /// The capture.
+    pub capture_id: i64,
+    /// Position within it.
+    pub position: i64,
+    /// The digest text it names.
+    pub sha256: String,
+}
+
+/// Handle to the catalog database.
+#[derive(Clone)]
+pub struct Catalog {
+    pool: SqlitePool,
+}
+
+impl Catalog {
+    /// Opens the SQLite catalog at `path`, creating it when `create` is set, and applies
+    /// pending migrations.
+    pub async fn open_sqlite(path: &Path, create: bool) -> Result<Self, CatalogError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Catalog { pool })
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Writes captures, their items and links in one transaction; returns their new ids in order.
+    /// The caller must have published every referenced blob first.
+    pub async fn commit_captures(
+        &self,
+        captures: &[CaptureRecord],
+    ) -> Result<Vec<i64>, CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(captures.len());
+        for c in captures {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO captures (run_id, source, kind, method, status, error_code, error,
+                     collector, captured_at, vigil_version, tools, note, tags, details)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(&c.run_id)
+            .bind(&c.source)
+            .bind(&c.kind)
+            .bind(&c.method)
+            .bind(c.status.as_str())
+            .bind(c.failure.as_ref().map(|f| f.code.clone()))
+            .bind(c.failure.as_ref().map(|f| f.message.clone()))
+            .bind(&c.collector)
+            .bind(&c.captured_at)
+            .bind(&c.vigil_version)
+            .bind(to_json(&c.tools))
+            .bind(&c.note)
+            .bind(to_json(&c.tags))
+            .bind(c.details.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+            for (position, item) in c.items.iter().enumerate() {
+                let sha = item.sha256.to_hex();
+                sqlx::query(
+                    "INSERT INTO items (sha256, size, first_captured_at) VALUES (?, ?, ?)
+                     ON CONFLICT (sha256) DO NOTHING",
+                )
+                .bind(&sha)
+                .bind(item.size as i64)
+                .bind(&c.captured_at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO capture_items (capture_id, position, sha256, role, name)
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(position as i64)
+                .bind(&sha)
+                .bind(&item.role)
+                .bind(&item.name)
+                .execute(&mut *tx)
+                .await?;
+            }
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Captures matching the filter, newest first, with their items.
+    pub async fn list_captures(
+        &self,
+        filter: &CaptureFilter,
+    ) -> Result<Vec<StoredCapture>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT * FROM captures
+             WHERE (?1 IS NULL OR captured_at >= ?1)
+               AND (?2 IS NULL OR captured_at < ?2)
+               AND (?3 IS NULL OR instr(source, ?3) > 0)
+               AND (?4 IS NULL OR status = ?4)
+             ORDER BY id DESC LIMIT ?5",
+        )
+        .bind(&filter.since)
+        .bind(&filter.until)
+        .bind(&filter.source_contains)
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.limit.unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.hydrate(row).await?);
+        }
+        Ok(out)
+    }
+
+    /// One capture by id.
+    pub async fn capture(&self, id: i64) -> Result<Option<StoredCapture>, CatalogError> {
+        let row = sqlx::query("SELECT * FROM captures WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.hydrate(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Number of captures.
+    pub async fn capture_count(&self) -> Result<i64, CatalogError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM captures")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// One item by digest.
+    pub async fn item(&self, sha256: &Sha256Digest) -> Result<Option<ItemRecord>, CatalogError> {
+        let row = sqlx::query("SELECT sha256, size, first_captured_at FROM items WHERE sha256 = ?")
+            .bind(sha256.to_hex())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| item_from_row(&r)).transpose()
+    }
+
+    /// Items whose id starts with `prefix` (at most `limit`), for short ids typed by people.
+    pub async fn items_with_prefix(
+        &self,
+        prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<ItemRecord>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT sha256, size, first_captured_at FROM items
+             WHERE substr(sha256, 1, length(?1)) = ?1 ORDER BY sha256 LIMIT ?2",
+        )
+        .bind(prefix)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(item_from_row).collect()
+    }
+
+    /// Ids of the captures that include an item, oldest first.
+    pub async fn captures_with_item(&self, sha256: &Sha256Digest) -> Result<Vec<i64>, CatalogError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT capture_id FROM capture_items WHERE sha256 = ? ORDER BY capture_id",
+        )
+        .bind(sha256.to_hex())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A page of item rows in digest order, after `after` (keyset paging, so verification
+    /// of millions of items runs in bounded memory). Malformed keys are returned apart.
+    pub async fn items_page(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<ItemRecord>, Vec<MalformedRow>, Option<String>), CatalogError> {
+        let rows = sqlx::query(
+            "SELECT sha256, size, first_captured_at FROM items
+             WHERE ?1 IS NULL OR sha256 > ?1 ORDER BY sha256 LIMIT ?2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut bad = Vec::new();
+        let mut last = None;
+        for row in &rows {
+            let key: String = row.try_get("sha256")?;
+            match item_from_row(row) {
+                Ok(item) => items.push(item),
+                Err(CatalogError::Malformed { problem, .. }) => bad.push(MalformedRow {
+                    table: "items",
+                    key: key.clone(),
+                    problem,
+                }),
+                Err(e) => return Err(e),
+            }
+            last = Some(key);
+        }
+        Ok((items, bad, last))
+    }
+
+    /// Number of item rows.
+    pub async fn item_count(&self) -> Result<i64, CatalogError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM items")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Total bytes of all items.
+    pub async fn item_bytes(&self) -> Result<i64, CatalogError> {
+        Ok(
+            sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM items")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Links from captures to items that have no row in `items`.
+    pub async fn dangling_links(&self) -> Result<Vec<DanglingLink>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT ci.capture_id, ci.position, ci.sha256 FROM capture_items ci
+             LEFT JOIN items i ON i.sha256 = ci.sha256 WHERE i.sha256 IS NULL
+             ORDER BY ci.capture_id, ci.position",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DanglingLink {
+                    capture_id: r.try_get("capture_id")?,
+                    position: r.try_get("position")?,
+                    sha256: r.try_get("sha256")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A random sample of item digests (for `verify --sample`).
+    pub async fn sample_item_keys(&self, n: i64) -> Result<Vec<String>, CatalogError> {
+        Ok(
+            sqlx::query_scalar("SELECT sha256 FROM items ORDER BY random() LIMIT ?")
+                .bind(n)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Item rows for the given keys (keys as stored, malformed ones reported apart).
+    pub async fn items_by_keys(
+        &self,
+        keys: &[String],
+    ) -> Result<(Vec<ItemRecord>, Vec<MalformedRow>), CatalogError> {
+        let mut items = Vec::new();
+        let mut bad = Vec::new();
+        for key in keys {
+            let row =
+                sqlx::query("SELECT sha256, size, first_captured_at FROM items WHERE sha256 = ?")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if let Some(row) = row {
+                match item_from_row(&row) {
+                    Ok(i) => items.push(i),
+                    Err(CatalogError::Malformed { problem, .. }) => bad.push(MalformedRow {
+                        table: "items",
+                        key: key.clone(),
+                        problem,
+                    }),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok((items, bad))
+    }
+
+    async fn hydrate(&self, row: SqliteRow) -> Result<StoredCapture, CatalogError> {
+        let id: i64 = row.try_get("id")?;
+        let key = || id.to_string();
+        let malformed = |problem: String| CatalogError::Malformed {
+            table: "captures",
+            key: key(),
+            problem,
+        };
+        let status: String = row.try_get("status")?;
+        let status = status.parse().map_err(malformed)?;
+        let code: Option<String> = row.try_get("error_code")?;
+        let message: Option<String> = row.try_get("error")?;
+        let failure = match (code, message) {
+            (None, None) => None,
+            (code, message) => Some(CaptureFailure {
+                code: code.unwrap_or_default(),
+                message: message.unwrap_or_default(),
+            }),
+        };
+        let tools: String = row.try_get("tools")?;
+        let tags: String = row.try_get("tags")?;
+        let details: String = row.try_get("details")?;
+        let item_rows = sqlx::query(
+            "SELECT ci.sha256, coalesce(i.size, -1) AS size, ci.role, ci.name
+             FROM capture_items ci LEFT JOIN items i ON i.sha256 = ci.sha256
+             WHERE ci.capture_id = ? ORDER BY ci.position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = Vec::with_capacity(item_rows.len());
+        for r in item_rows {
+            let sha: String = r.try_get("sha256")?;
+            let size: i64 = r.try_get("size")?;
+            items.push(CaptureItem {
+                sha256: sha
+                    .parse()
+                    .map_err(|e| malformed(format!("item link: {e}")))?,
+                size: u64::try_from(size)
+                    .map_err(|_| malformed(format!("item {sha} has no row in items")))?,
+                role: r.try_get("role")?,
+                name: r.try_get("name")?,
+            });
+        }
+        Ok(StoredCapture {
+            id,
+            record: CaptureRecord {
+                run_id: row.try_get("run_id")?,
+                source: row.try_get("source")?,
+                kind: row.try_get("kind")?,
+                method: row.try_get("method")?,
+                status,
+                failure,
+                collector: row.try_get("collector")?,
+                captured_at: row.try_get("captured_at")?,
+                vigil_version: row.try_get("vigil_version")?,
+                tools: serde_json::from_str(&tools).map_err(|e| malformed(format!("tools: {e}")))?,
+                note: row.try_get("note")?,
+                tags: serde_json::from_str(&tags).map_err(|e| malformed(format!("tags: {e}")))?,
+                details: serde_json::from_str(&details)
+                    .map_err(|e| malformed(format!("details: {e}")))?,
+                items,
+            },
+        })
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serialising maps of strings and string lists cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn item_from_row(row: &SqliteRow) -> Result<ItemRecord, CatalogError> {
+    let key: String = row.try_get("sha256")?;
+    let size: i64 = row.try_get("size")?;
+    let malformed = |problem: String| CatalogError::Malformed {
+        table: "items",
+        key: key.clone(),
+        problem,
+    };
+    Ok(ItemRecord {
+        sha256: key.parse().map_err(|e| malformed(format!("{e}")))?,
+        size: u64::try_from(size).map_err(|_| malformed(format!("negative size {size}")))?,
+        first_captured_at: row.try_get("first_captured_at")?,
+    })
+}
+
+/// Serde helper: digests as 64 hex digits.
+pub mod digest_hex {
+    use super::Sha256Digest;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the hex form.
+    pub fn serialize<S: Serializer>(d: &Sha256Digest, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_hex())
+    }
+
+    /// Reads the hex form.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Sha256Digest, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(source: &str, bytes: &[&[u8]]) -> CaptureRecord {
+        CaptureRecord {
+            run_id: "run-1".into(),
+            source: source.into(),
+            kind: "file".into(),
+            method: "file".into(),
+            status: CaptureStatus::Ok,
+            failure: None,
+            collector: "tester".into(),
+            captured_at: "2026-11-25T10:00:00.000000Z".into(),
+            vigil_version: "0.1.0".into(),
+            tools: BTreeMap::new(),
+            note: Some("note".into()),
+            tags: vec!["a".into()],
+            details: serde_json::json!({"path": source}),
+            items: bytes
+                .iter()
+                .map(|b| CaptureItem {
+                    sha256: Sha256Digest::of(b),
+                    size: b.len() as u64,
+                    role: "file".into(),
+                    name: Some("x".into()),
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn captures_round_trip_and_items_dedupe() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cat = Catalog::open_sqlite(&dir.path().join("c.sqlite"), true)
+            .await
+            .expect("open");
+        let a = record("/a", &[b"one", b"two"]);
+        let b = record("/b", &[b"one"]);
+        let ids = cat.commit_captures(&[a.clone(), b]).await.expect("commit");
+        assert_eq!(ids.len(), 2);
+        assert_eq!(cat.item_count().await.expect("count"), 2);
+        let got = cat.capture(ids[0]).await.expect("get").expect("present");
+        assert_eq!(got.record, a);
+        let with_one = cat
+            .captures_with_item(&Sha256Digest::of(b"one"))
+            .await
+            .expect("with");
+        assert_eq!(with_one, ids);
+        let listed = cat
+            .list_captures(&CaptureFilter {
+                source_contains: Some("/b".into()),
+                ..Default::default()
+            })
+            .await
+            .expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, ids[1]);
+        assert!(cat.dangling_links().await.expect("dangling").is_empty());
+    }
+}

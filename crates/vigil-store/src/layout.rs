@@ -1,0 +1,50 @@
+//! Where each part of a store lives inside its directory.
+
+use std::path::{Path, PathBuf};
+
+/// The paths of one store. Creating the directories is the caller's job (`vigil init`).
+///
+/// ```text
+/// STORE/
+///   config.toml      settings (limits, external tools)
+///   catalog.sqlite   the catalog (plus -wal and -shm while open)
+///   blobs/           content-addressed bytes (see `BlobStore`)
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreLayout {
+    root: PathBuf,
+}
+
+impl StoreLayout {
+    /// The layout of the store rooted at `root`.
+    pub fn new(root: &Path) -> Self {
+        StoreLayout {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// The store directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The settings file.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    /// The SQLite catalog.
+    pub fn catalog(&self) -> PathBuf {
+        self.root.join("catalog.sqlite")
+    }
+
+    /// The blob directory.
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
+    /// True when a store has been initialised here.
+    pub fn exists(&self) -> bool {
+        self.catalog().is_file() && self.config().is_file()
+    }
+}

@@ -1,0 +1,41 @@
+//! Vigil's evidence store: where captured bytes and the record of their collection live.
+//!
+//! - [`BlobStore`]: a content-addressed directory. Bytes are streamed into a temp file while
+//!   hashed ([`StagedBlob`]), then [`BlobStore::publish`]ed durably under `sha256/ab/cd/<hex>`.
+//! - [`Catalog`]: the SQL catalog of items ([`ItemRecord`]), captures ([`CaptureRecord`]) and
+//!   their links, written in one transaction after the blobs are durable.
+//! - [`StoreLayout`]: where each part lives inside a store directory.
+//!
+//! The ordering rule that keeps a store consistent across crashes: publish blobs, *then*
+//! commit catalog rows. A catalog row therefore never names a missing blob; a crash between
+//! the two leaves an unreferenced blob, which is harmless and reported by verification.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::io::Write;
+//! let layout = vigil_store::StoreLayout::new("/tmp/store".as_ref());
+//! let blobs = vigil_store::BlobStore::open(&layout.blobs())?;
+//! let mut staged = blobs.stage()?;
+//! staged.write_all(b"evidence")?;
+//! let published = blobs.publish(vec![staged.finish()?])?;
+//! println!("stored {}", published[0].digest);
+//! # Ok(()) }
+//! ```
+
+mod blob;
+mod catalog;
+mod digest;
+mod layout;
+mod timestamp;
+
+pub use blob::{
+    BlobError, BlobListing, BlobStore, FinishedBlob, Published, StagedBlob, create_private_dir,
+    fsync_dir, private_file,
+};
+pub use catalog::{
+    CaptureFailure, CaptureFilter, CaptureItem, CaptureRecord, CaptureStatus, Catalog,
+    CatalogError, DanglingLink, ItemRecord, MalformedRow, StoredCapture, digest_hex,
+};
+pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
+pub use layout::StoreLayout;
+pub use timestamp::{now_rfc3339, parse_rfc3339};
