@@ -191,7 +191,8 @@ pub fn copy_into(
             format!("{} is not a regular file", path.display()),
         ));
     }
-    let store_err = |e: &dyn std::fmt::Display| ("store", format!("storing {}: {e}", path.display()));
+    let store_err =
+        |e: &dyn std::fmt::Display| ("store", format!("storing {}: {e}", path.display()));
     let mut staged = blobs.stage().map_err(|e| store_err(&e))?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -270,7 +271,9 @@ mod tests {
         #[cfg(unix)]
         {
             assert_eq!(files, ["a.txt", "b/c/ü.txt", "empty", "filelink"]);
-            assert!(entries.iter().any(|e| matches!(e, WalkEntry::Skipped { path, .. } if path.ends_with("dirlink"))));
+            assert!(entries.iter().any(
+                |e| matches!(e, WalkEntry::Skipped { path, .. } if path.ends_with("dirlink"))
+            ));
             assert!(entries.iter().any(|e| matches!(e, WalkEntry::Failed { code: "broken-symlink", path, .. } if path.ends_with("loop"))));
         }
     }
@@ -278,7 +281,13 @@ mod tests {
     #[test]
     fn missing_source_is_a_failure_not_a_panic() {
         let entries = expand(Path::new("/definitely/not/here"));
-        assert!(matches!(entries[..], [WalkEntry::Failed { code: "not-found", .. }]));
+        assert!(matches!(
+            entries[..],
+            [WalkEntry::Failed {
+                code: "not-found",
+                ..
+            }]
+        ));
     }
 
     #[test]
@@ -292,6 +301,9 @@ mod tests {
         assert_eq!(blob.size, 3_000_000);
         assert_eq!(seen, 3_000_000);
         assert!(!facts.changed_during_capture);
-        assert_eq!(blob.digest, vigil_store::Sha256Digest::of(&vec![7u8; 3_000_000]));
+        assert_eq!(
+            blob.digest,
+            vigil_store::Sha256Digest::of(&vec![7u8; 3_000_000])
+        );
     }
 }

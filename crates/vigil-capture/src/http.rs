@@ -240,7 +240,10 @@ fn note_chain(seen: &SeenChains, url: &url::Url, chains: &mut Vec<Vec<u8>>) -> O
     if url.scheme() != "https" {
         return None;
     }
-    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']');
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let pem = pem_bundle(&seen.get(host)?);
     let digest = vigil_store::Sha256Digest::of(&pem).to_hex();
     if !chains.contains(&pem) {
@@ -251,7 +254,8 @@ fn note_chain(seen: &SeenChains, url: &url::Url, chains: &mut Vec<Vec<u8>>) -> O
 
 /// Parses a URL and accepts only http and https.
 pub fn parse_http_url(text: &str) -> Result<url::Url, FetchError> {
-    let url = url::Url::parse(text).map_err(|e| FetchError::InvalidUrl(format!("{text:?}: {e}")))?;
+    let url =
+        url::Url::parse(text).map_err(|e| FetchError::InvalidUrl(format!("{text:?}: {e}")))?;
     match url.scheme() {
         "http" | "https" if url.host().is_some() => Ok(url),
         "http" | "https" => Err(FetchError::InvalidUrl(format!("{text:?} has no host"))),
@@ -347,7 +351,12 @@ mod tests {
     #[test]
     fn only_http_urls_with_hosts_are_accepted() {
         assert!(parse_http_url("https://example.org/x").is_ok());
-        for bad in ["file:///etc/passwd", "ftp://example.org/", "http://", "not a url"] {
+        for bad in [
+            "file:///etc/passwd",
+            "ftp://example.org/",
+            "http://",
+            "not a url",
+        ] {
             let err = parse_http_url(bad).expect_err(bad);
             assert_eq!(err.code(), "invalid-url");
         }

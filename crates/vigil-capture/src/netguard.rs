@@ -207,7 +207,10 @@ impl NetPolicy {
     /// Resolves a host name (overrides first, then the system resolver) and checks every
     /// answer: one forbidden address refuses the whole name, so a DNS answer that mixes a
     /// public and a private address cannot be used to reach the private one.
-    pub async fn resolve(&self, host: &str) -> Result<Vec<IpAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn resolve(
+        &self,
+        host: &str,
+    ) -> Result<Vec<IpAddr>, Box<dyn std::error::Error + Send + Sync>> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let addrs: Vec<IpAddr> = match self.resolve_overrides.get(&host) {
             Some(list) => list.clone(),
@@ -380,11 +383,15 @@ mod tests {
         let mut policy = NetPolicy::default();
         policy.resolve_overrides.insert(
             "mixed.example".into(),
-            vec!["8.8.8.8".parse().expect("ip"), "127.0.0.1".parse().expect("ip")],
+            vec![
+                "8.8.8.8".parse().expect("ip"),
+                "127.0.0.1".parse().expect("ip"),
+            ],
         );
-        policy
-            .resolve_overrides
-            .insert("public.example".into(), vec!["8.8.8.8".parse().expect("ip")]);
+        policy.resolve_overrides.insert(
+            "public.example".into(),
+            vec!["8.8.8.8".parse().expect("ip")],
+        );
         let err = policy.resolve("mixed.example").await.expect_err("refused");
         let refusal = err.downcast_ref::<Refusal>().expect("a refusal");
         assert_eq!(refusal.class, AddressClass::Loopback);

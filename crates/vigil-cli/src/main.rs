@@ -1,1 +1,377 @@
-fn main() {}
+//! `vigil`: capture, preserve and verify evidence. Glue between the command line and
+//! `vigil-core`; it holds no business rules.
+
+mod output;
+
+use std::io::{IsTerminal, Read};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use vigil_capture::netguard::NetPolicy;
+use vigil_core::capture::{self, CaptureSettings, CaptureSource};
+use vigil_core::{Store, StoreOrigin, locate_store, verify};
+use vigil_store::{CaptureFilter, CaptureStatus, Sha256Digest, parse_rfc3339};
+
+/// Vigil preserves evidence that circulates online: it captures files and links, stores every
+/// byte under its SHA-256, records how and when each was collected, and proves later that
+/// nothing changed.
+#[derive(Parser)]
+#[command(name = "vigil", version, max_term_width = 100)]
+struct Cli {
+    /// The store directory [default: the platform data directory, e.g. ~/.local/share/vigil]
+    #[arg(long, global = true, env = "VIGIL_STORE", value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a store (catalog, blob directory, settings). Harmless if one exists.
+    Init,
+    /// Capture files, folders (recursively) and http(s) links.
+    Capture(CaptureArgs),
+    /// List captures, newest first.
+    List(ListArgs),
+    /// Show one capture (by number) or one item (by SHA-256 or a unique prefix of it).
+    Show {
+        /// Capture number or item id.
+        id: String,
+    },
+    /// Re-hash every stored byte and check every catalog row; non-zero exit on any problem.
+    Verify {
+        /// Check only this many randomly chosen items (a quick check).
+        #[arg(long, value_name = "N")]
+        sample: Option<u64>,
+    },
+}
+
+#[derive(Args)]
+struct CaptureArgs {
+    /// Files, folders or http(s) URLs.
+    sources: Vec<String>,
+    /// A CSV list of sources (columns: url or path, and optional note, tags); `-` for stdin.
+    #[arg(long, value_name = "CSV")]
+    from: Option<PathBuf>,
+    /// Who is collecting [default: the operating-system user].
+    #[arg(long)]
+    collector: Option<String>,
+    /// A note recorded with every capture of this run (the CSV's note column overrides it).
+    #[arg(long)]
+    note: Option<String>,
+    /// A tag recorded with every capture of this run (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Allow connections to loopback, private, link-local and other non-public addresses.
+    #[arg(long)]
+    allow_private: bool,
+    /// Use ADDR for HOST instead of DNS, like curl's --resolve (repeatable). The SSRF guard
+    /// still applies to ADDR.
+    #[arg(long, value_name = "HOST=ADDR")]
+    resolve: Vec<String>,
+    /// Largest download accepted, in bytes [config: capture.max_bytes, default 4 GiB].
+    #[arg(long, value_name = "BYTES")]
+    max_bytes: Option<u64>,
+    /// Seconds allowed for one HTTP exchange [config: capture.timeout_secs].
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// Seconds allowed to connect [config: capture.connect_timeout_secs].
+    #[arg(long, value_name = "SECS")]
+    connect_timeout: Option<u64>,
+    /// Do not print a line per capture (the summary is still printed).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// Captured at or after (date or RFC 3339 time).
+    #[arg(long)]
+    since: Option<String>,
+    /// Captured before (date or RFC 3339 time).
+    #[arg(long)]
+    until: Option<String>,
+    /// Source contains this text.
+    #[arg(long)]
+    source: Option<String>,
+    /// Only `ok` or `failed` captures.
+    #[arg(long)]
+    status: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    limit: i64,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vigil: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vigil: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let (dir, origin) = locate_store(cli.store.as_deref())?;
+    match cli.command {
+        Command::Init => init(&dir, origin, cli.json).await,
+        Command::Capture(args) => capture_cmd(&dir, args, cli.json).await,
+        Command::List(args) => list(&dir, args, cli.json).await,
+        Command::Show { id } => show(&dir, &id, cli.json).await,
+        Command::Verify { sample } => verify_cmd(&dir, sample, cli.json).await,
+    }
+}
+
+async fn init(dir: &std::path::Path, origin: StoreOrigin, json: bool) -> Result<ExitCode> {
+    let (store, created) = Store::init(dir).await?;
+    let l = &store.layout;
+    if json {
+        output::print_json(&serde_json::json!({
+            "created": created,
+            "store": l.root(),
+            "catalog": l.catalog(),
+            "blobs": l.blobs(),
+            "config": l.config(),
+        }));
+    } else {
+        let how = match origin {
+            StoreOrigin::Given => "",
+            StoreOrigin::PlatformDefault => " (platform default; use --store or VIGIL_STORE)",
+        };
+        let verb = if created {
+            "Created"
+        } else {
+            "A store already exists:"
+        };
+        println!("{verb} Vigil store at {}{how}", l.root().display());
+        println!("  catalog   {}", l.catalog().display());
+        println!("  blobs     {}", l.blobs().display());
+        println!("  settings  {}", l.config().display());
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn net_policy(args: &CaptureArgs) -> Result<NetPolicy> {
+    let mut policy = NetPolicy {
+        allow_private: args.allow_private,
+        ..Default::default()
+    };
+    for entry in &args.resolve {
+        let (host, addr) = entry
+            .split_once('=')
+            .with_context(|| format!("--resolve {entry:?}: expected HOST=ADDR"))?;
+        let ip: IpAddr = addr
+            .trim_matches(['[', ']'])
+            .parse()
+            .with_context(|| format!("--resolve {entry:?}: {addr:?} is not an IP address"))?;
+        policy
+            .resolve_overrides
+            .entry(host.to_ascii_lowercase())
+            .or_default()
+            .push(ip);
+    }
+    // Test hook: lets a loopback server play a public host in end-to-end SSRF tests.
+    if let Ok(list) = std::env::var("VIGIL_TEST_TREAT_AS_PUBLIC") {
+        for item in list.split(',').filter(|s| !s.trim().is_empty()) {
+            policy.treat_as_public.push(
+                item.trim()
+                    .parse()
+                    .with_context(|| format!("VIGIL_TEST_TREAT_AS_PUBLIC: {item:?}"))?,
+            );
+        }
+    }
+    Ok(policy)
+}
+
+async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Result<ExitCode> {
+    let mut store = Store::open(dir).await?;
+    let mut sources: Vec<CaptureSource> = args
+        .sources
+        .iter()
+        .map(|s| CaptureSource {
+            source: s.clone(),
+            note: args.note.clone(),
+            tags: args.tags.clone(),
+        })
+        .collect();
+    if let Some(list) = &args.from {
+        let text = if list.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s
+        } else {
+            std::fs::read_to_string(list)
+                .with_context(|| format!("reading source list {}", list.display()))?
+        };
+        for mut s in capture::read_source_list(&text)? {
+            if s.note.is_none() {
+                s.note = args.note.clone();
+            }
+            s.tags.extend(args.tags.iter().cloned());
+            sources.push(s);
+        }
+    }
+    if sources.is_empty() {
+        bail!("nothing to capture: give files, folders or URLs, or --from list.csv");
+    }
+    let mut config = store.config.clone();
+    if let Some(v) = args.max_bytes {
+        config.capture.max_bytes = v;
+    }
+    if let Some(v) = args.timeout {
+        config.capture.timeout_secs = v;
+        config.capture.read_timeout_secs = config.capture.read_timeout_secs.min(v);
+    }
+    if let Some(v) = args.connect_timeout {
+        config.capture.connect_timeout_secs = v;
+    }
+    let collector = args.collector.clone().unwrap_or_else(whoami::username);
+    let settings = CaptureSettings::from_config(&config, collector, net_policy(&args)?)?;
+    let blobs = store.blobs()?;
+    let show_progress = !json && std::io::stderr().is_terminal();
+    let observer = Arc::new(output::CaptureProgress::new(
+        json,
+        args.quiet,
+        show_progress,
+    ));
+    let summary = capture::run(&store.catalog, blobs, sources, &settings, observer.clone()).await;
+    observer.finish();
+    let summary = summary?;
+    output::print_capture_summary(&summary, json);
+    store.catalog.close().await;
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn list(dir: &std::path::Path, args: ListArgs, json: bool) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let filter = CaptureFilter {
+        since: args
+            .since
+            .as_deref()
+            .map(parse_rfc3339)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        until: args
+            .until
+            .as_deref()
+            .map(parse_rfc3339)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        source_contains: args.source,
+        status: args
+            .status
+            .as_deref()
+            .map(str::parse::<CaptureStatus>)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        limit: Some(args.limit),
+    };
+    let captures = store.catalog.list_captures(&filter).await?;
+    if json {
+        output::print_json(&captures);
+    } else {
+        output::print_capture_table(&captures);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(dir: &std::path::Path, id: &str, json: bool) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let id = id.trim_start_matches('#');
+    if let Ok(n) = id.parse::<i64>() {
+        if id.len() < 6 {
+            let Some(capture) = store.catalog.capture(n).await? else {
+                bail!("no capture #{n}");
+            };
+            if json {
+                output::print_json(&capture);
+            } else {
+                output::print_capture(&capture);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let prefix = id.to_ascii_lowercase();
+    if prefix.len() < 6 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("{id:?} is neither a capture number nor an item id (at least 6 hex digits)");
+    }
+    let matches = store.catalog.items_with_prefix(&prefix, 2).await?;
+    let item = match matches.as_slice() {
+        [one] => one.clone(),
+        [] => bail!("no item with id {prefix}"),
+        _ => bail!("{prefix} matches several items; give more digits"),
+    };
+    let ids = store.catalog.captures_with_item(&item.sha256).await?;
+    let mut captures = Vec::new();
+    for cid in ids {
+        if let Some(c) = store.catalog.capture(cid).await? {
+            captures.push(c);
+        }
+    }
+    if json {
+        output::print_json(&serde_json::json!({ "item": item, "captures": captures }));
+    } else {
+        output::print_item(&item, &captures, &blob_path_of(&store, &item.sha256));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn blob_path_of(store: &Store, digest: &Sha256Digest) -> PathBuf {
+    let hex = digest.to_hex();
+    store
+        .layout
+        .blobs()
+        .join("sha256")
+        .join(&hex[..2])
+        .join(&hex[2..4])
+        .join(hex)
+}
+
+async fn verify_cmd(dir: &std::path::Path, sample: Option<u64>, json: bool) -> Result<ExitCode> {
+    let mut store = Store::open(dir).await?;
+    let blobs = store.blobs()?;
+    let progress = output::VerifyProgress::new(!json && std::io::stderr().is_terminal());
+    let report = verify::verify(&store.catalog, &blobs, sample, &progress).await?;
+    progress.finish();
+    if json {
+        output::print_json(&report);
+    } else {
+        output::print_verify_report(&report);
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,1 +1,48 @@
-//! placeholder
+//! Vigil's use cases, the only crate that knows the whole flow.
+//!
+//! - [`Store`]: opens or creates a store (settings, blobs, catalog).
+//! - [`capture::run`]: captures sources into the store: stage → publish blobs → commit rows,
+//!   in batches, reporting each committed capture to a [`capture::CaptureObserver`].
+//! - [`verify::verify`]: re-hashes every blob and checks every catalog row against them.
+//!
+//! Interfaces (`vigil-cli`, later the server) call these and hold no business rules.
+
+pub mod capture;
+pub mod config;
+mod store;
+pub mod verify;
+
+use std::path::PathBuf;
+
+pub use store::{Store, StoreOrigin, locate_store};
+
+/// The version recorded in every capture.
+pub const VIGIL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Errors from the use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// No store at the given place.
+    #[error("no Vigil store at {0} (create one with `vigil init`)")]
+    NoStore(PathBuf),
+    /// A request that cannot be carried out as given.
+    #[error("{0}")]
+    Usage(String),
+    /// Settings are unreadable.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The blob directory failed.
+    #[error(transparent)]
+    Blob(#[from] vigil_store::BlobError),
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] vigil_store::CatalogError),
+    /// A file outside the blob store failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}

@@ -344,7 +344,11 @@ pub fn create_private_dir(dir: &Path) -> Result<(), BlobError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        match fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+        {
             Ok(()) => Ok(()),
             Err(e) => Err(io_err("create", dir)(e)),
         }

@@ -352,7 +352,10 @@ impl Catalog {
     }
 
     /// Ids of the captures that include an item, oldest first.
-    pub async fn captures_with_item(&self, sha256: &Sha256Digest) -> Result<Vec<i64>, CatalogError> {
+    pub async fn captures_with_item(
+        &self,
+        sha256: &Sha256Digest,
+    ) -> Result<Vec<i64>, CatalogError> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT capture_id FROM capture_items WHERE sha256 = ? ORDER BY capture_id",
         )
@@ -525,7 +528,8 @@ impl Catalog {
                 collector: row.try_get("collector")?,
                 captured_at: row.try_get("captured_at")?,
                 vigil_version: row.try_get("vigil_version")?,
-                tools: serde_json::from_str(&tools).map_err(|e| malformed(format!("tools: {e}")))?,
+                tools: serde_json::from_str(&tools)
+                    .map_err(|e| malformed(format!("tools: {e}")))?,
                 note: row.try_get("note")?,
                 tags: serde_json::from_str(&tags).map_err(|e| malformed(format!("tags: {e}")))?,
                 details: serde_json::from_str(&details)

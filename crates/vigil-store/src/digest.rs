@@ -115,9 +115,11 @@ mod tests {
     #[test]
     fn rejects_malformed_hex() {
         assert!("abc".parse::<Sha256Digest>().is_err());
-        assert!("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
-            .parse::<Sha256Digest>()
-            .is_err());
+        assert!(
+            "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
+                .parse::<Sha256Digest>()
+                .is_err()
+        );
         assert!("zz".repeat(32).parse::<Sha256Digest>().is_err());
     }
 }

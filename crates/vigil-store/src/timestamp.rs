@@ -10,9 +10,8 @@ pub fn now_rfc3339() -> String {
 }
 
 fn format_utc(t: OffsetDateTime) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
     t.to_offset(time::UtcOffset::UTC)
         .format(&fmt)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
@@ -27,7 +26,11 @@ pub fn parse_rfc3339(text: &str) -> Result<String, String> {
     let date_fmt = format_description!("[year]-[month]-[day]");
     time::Date::parse(text, &date_fmt)
         .map(|d| format_utc(d.midnight().assume_utc()))
-        .map_err(|_| format!("not a date or RFC 3339 time: {text:?} (e.g. 2026-11-25 or 2026-11-25T08:00:00Z)"))
+        .map_err(|_| {
+            format!(
+                "not a date or RFC 3339 time: {text:?} (e.g. 2026-11-25 or 2026-11-25T08:00:00Z)"
+            )
+        })
 }
 
 #[cfg(test)]

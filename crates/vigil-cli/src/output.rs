@@ -1,0 +1,355 @@
+//! What `vigil` prints: text for people, JSON for programs, progress bars on a terminal.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use vigil_core::capture::{CaptureObserver, CaptureSummary};
+use vigil_core::verify::{VerifyObserver, VerifyReport};
+use vigil_store::{CaptureStatus, ItemRecord, StoredCapture};
+
+/// Prints one JSON document on a line.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) {
+    match serde_json::to_string(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("vigil: cannot encode output: {e}"),
+    }
+}
+
+fn bar(enabled: bool) -> ProgressBar {
+    let pb = if enabled {
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    pb.set_style(style);
+    pb
+}
+
+/// Progress bar and per-capture lines for `vigil capture`.
+pub struct CaptureProgress {
+    json: bool,
+    quiet: bool,
+    bar: ProgressBar,
+    counts: Mutex<(u64, u64)>,
+}
+
+impl CaptureProgress {
+    /// A reporter; `progress` draws a bar on stderr.
+    pub fn new(json: bool, quiet: bool, progress: bool) -> Self {
+        CaptureProgress {
+            json,
+            quiet,
+            bar: bar(progress),
+            counts: Mutex::new((0, 0)),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn line(&self, text: &str) {
+        if self.bar.is_hidden() {
+            println!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+}
+
+impl CaptureObserver for CaptureProgress {
+    fn planned(&self, sources: u64, bytes: u64) {
+        self.bar.inc_length(bytes);
+        if let Ok(mut c) = self.counts.lock() {
+            c.1 += sources;
+            self.bar.set_message(format!("{}/{} sources", c.0, c.1));
+        }
+    }
+
+    fn advanced(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn committed(&self, capture: &StoredCapture, already_held: bool) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.0 += 1;
+            self.bar.set_message(format!("{}/{} sources", c.0, c.1));
+        }
+        let r = &capture.record;
+        if self.json {
+            print_json(&serde_json::json!({
+                "event": "committed",
+                "id": capture.id,
+                "source": r.source,
+                "status": r.status,
+                "already_held": already_held,
+                "failure": r.failure,
+                "items": r.items,
+            }));
+            return;
+        }
+        if self.quiet {
+            return;
+        }
+        let main = r
+            .items
+            .first()
+            .map(|i| format!("{} {}", short(&i.sha256.to_hex()), human_bytes(i.size)))
+            .unwrap_or_default();
+        let text = match r.status {
+            CaptureStatus::Ok if already_held => {
+                format!(
+                    "#{:<6} held    {}  {main} (already in the store)",
+                    capture.id, r.source
+                )
+            }
+            CaptureStatus::Ok => format!("#{:<6} ok      {}  {main}", capture.id, r.source),
+            CaptureStatus::Failed => format!(
+                "#{:<6} FAILED  {}  {}",
+                capture.id,
+                r.source,
+                r.failure.as_ref().map(|f| f.message.as_str()).unwrap_or("")
+            ),
+        };
+        self.line(&text);
+    }
+
+    fn skipped(&self, path: &Path, reason: &str) {
+        if !self.json {
+            self.line(&format!("        skipped {}: {reason}", path.display()));
+        }
+    }
+
+    fn notice(&self, message: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("notice: {message}");
+        } else {
+            self.bar.println(format!("notice: {message}"));
+        }
+    }
+}
+
+/// Prints the end-of-run summary.
+pub fn print_capture_summary(summary: &CaptureSummary, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(summary).unwrap_or_default();
+        v["event"] = "summary".into();
+        print_json(&v);
+        return;
+    }
+    println!(
+        "\nCaptured {} new, {} already held, {} failed, {} skipped; {} newly stored.",
+        summary.captured,
+        summary.already_held,
+        summary.failed.len(),
+        summary.skipped.len(),
+        human_bytes(summary.new_bytes)
+    );
+    if !summary.failed.is_empty() {
+        println!("Failed (recorded as failed captures):");
+        for f in &summary.failed {
+            println!(
+                "  #{} {} [{}] {}",
+                f.capture_id, f.source, f.code, f.message
+            );
+        }
+    }
+    for s in &summary.skipped {
+        println!("Skipped {}: {}", s.path, s.reason);
+    }
+}
+
+/// A table of captures.
+pub fn print_capture_table(captures: &[StoredCapture]) {
+    if captures.is_empty() {
+        println!("No captures.");
+        return;
+    }
+    println!(
+        "{:<7} {:<27} {:<6} {:<6} {:>5}  source",
+        "id", "captured_at (UTC)", "method", "status", "items"
+    );
+    for c in captures {
+        let r = &c.record;
+        println!(
+            "{:<7} {:<27} {:<6} {:<6} {:>5}  {}",
+            format!("#{}", c.id),
+            r.captured_at,
+            r.method,
+            r.status.as_str(),
+            r.items.len(),
+            r.source
+        );
+    }
+}
+
+/// One capture in full.
+pub fn print_capture(c: &StoredCapture) {
+    let r = &c.record;
+    println!("Capture #{} — {}", c.id, r.status.as_str());
+    if let Some(f) = &r.failure {
+        println!("  error         [{}] {}", f.code, f.message);
+    }
+    println!("  source        {}", r.source);
+    println!("  captured_at   {}", r.captured_at);
+    println!("  collector     {}", r.collector);
+    println!("  method        {} (Vigil {})", r.method, r.vigil_version);
+    for (tool, version) in &r.tools {
+        println!("  tool          {tool} {version}");
+    }
+    if let Some(n) = &r.note {
+        println!("  note          {n}");
+    }
+    if !r.tags.is_empty() {
+        println!("  tags          {}", r.tags.join(", "));
+    }
+    println!("  run           {}", r.run_id);
+    let d = &r.details;
+    for key in ["final_url", "http_status", "remote_addr"] {
+        if let Some(v) = d.get(key).filter(|v| !v.is_null()) {
+            println!(
+                "  {key:<13} {}",
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            );
+        }
+    }
+    if let Some(hops) = d
+        .get("hops")
+        .and_then(|h| h.as_array())
+        .filter(|h| h.len() > 1)
+    {
+        println!("  redirects");
+        for hop in hops {
+            println!(
+                "    {} {}",
+                hop.get("status").map(|s| s.to_string()).unwrap_or_default(),
+                hop.get("url").and_then(|u| u.as_str()).unwrap_or("")
+            );
+        }
+    }
+    if let Some(file) = d.get("file") {
+        if let Some(p) = file.get("path").and_then(|p| p.as_str()) {
+            println!("  path          {p}");
+        }
+        if let Some(m) = file.get("modified").and_then(|p| p.as_str()) {
+            println!("  modified      {m}");
+        }
+        if file.get("changed_during_capture").and_then(|v| v.as_bool()) == Some(true) {
+            println!("  WARNING       the file changed while it was read");
+        }
+    }
+    if let Some(s) = d.get("social") {
+        println!("  social        {s}");
+    }
+    println!("  items");
+    if r.items.is_empty() {
+        println!("    (none)");
+    }
+    for i in &r.items {
+        println!(
+            "    {}  {:>10}  {:<9} {}",
+            i.sha256,
+            human_bytes(i.size),
+            i.role,
+            i.name.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// One item and the captures that hold it.
+pub fn print_item(item: &ItemRecord, captures: &[StoredCapture], blob: &Path) {
+    println!("Item {}", item.sha256);
+    println!(
+        "  size              {} ({} bytes)",
+        human_bytes(item.size),
+        item.size
+    );
+    println!("  first captured    {}", item.first_captured_at);
+    println!("  blob              {}", blob.display());
+    println!("  captures");
+    for c in captures {
+        println!(
+            "    #{:<6} {}  {}",
+            c.id, c.record.captured_at, c.record.source
+        );
+    }
+}
+
+/// Progress bar for `vigil verify`.
+pub struct VerifyProgress {
+    bar: ProgressBar,
+}
+
+impl VerifyProgress {
+    /// A bar on stderr when `enabled`.
+    pub fn new(enabled: bool) -> Self {
+        VerifyProgress { bar: bar(enabled) }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl VerifyObserver for VerifyProgress {
+    fn planned(&self, bytes: u64) {
+        self.bar.inc_length(bytes);
+    }
+    fn advanced(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+}
+
+/// The verification result, problems first.
+pub fn print_verify_report(r: &VerifyReport) {
+    for p in &r.problems {
+        println!("{p}");
+    }
+    let scope = if r.sampled { "sampled items" } else { "items" };
+    println!(
+        "Checked {} {scope}, {} re-hashed.",
+        r.items_checked,
+        human_bytes(r.bytes_checked)
+    );
+    if !r.unreferenced_blobs.is_empty() {
+        println!(
+            "{} intact blob(s) not referenced by any capture (left by an interrupted capture; harmless).",
+            r.unreferenced_blobs.len()
+        );
+    }
+    if r.is_clean() {
+        println!("OK: every stored byte matches its SHA-256 and every catalog row is consistent.");
+    } else {
+        println!("FAILED: {} problem(s) found.", r.problems.len());
+    }
+}
+
+fn short(hex: &str) -> &str {
+    &hex[..hex.len().min(12)]
+}
+
+/// 1234567 → "1.2 MiB".
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

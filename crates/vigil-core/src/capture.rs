@@ -1,0 +1,668 @@
+//! Capture runs: from sources to durable, catalogued captures.
+//!
+//! Producers (a file worker, and up to `url_concurrency` URL fetches) stage bytes into the
+//! blob store and send [`Prepared`] captures to one committer. The committer gathers them into
+//! batches and, per batch: (1) publishes every blob durably, (2) commits all catalog rows in
+//! one transaction, (3) reports each capture as committed. A crash before (2) loses only
+//! uncommitted work, leaving at most unreferenced blobs; nothing reported committed is lost.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use vigil_capture::files::{self, WalkEntry};
+use vigil_capture::http::{self, HttpOptions};
+use vigil_capture::netguard::NetPolicy;
+use vigil_capture::social;
+use vigil_store::{
+    BlobStore, CaptureFailure, CaptureItem, CaptureRecord, CaptureStatus, Catalog, FinishedBlob,
+    StoredCapture, now_rfc3339,
+};
+
+use crate::config::Config;
+use crate::{CoreError, VIGIL_VERSION};
+
+/// One source to capture, with the collector's note and tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureSource {
+    /// A path (file or folder) or an http(s) URL, as given.
+    pub source: String,
+    /// Free-text note.
+    pub note: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// How a run captures.
+#[derive(Debug, Clone)]
+pub struct CaptureSettings {
+    /// Who is collecting.
+    pub collector: String,
+    /// HTTP limits and network policy.
+    pub http: HttpOptions,
+    /// URLs fetched at once.
+    pub url_concurrency: usize,
+    /// When a batch is committed.
+    pub batch: BatchLimits,
+}
+
+/// A batch is committed when any limit is reached (or the run ends).
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Captures in a batch.
+    pub max_captures: usize,
+    /// Bytes staged in a batch.
+    pub max_bytes: u64,
+    /// Age of the oldest capture waiting.
+    pub max_wait: Duration,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_captures: 1000,
+            max_bytes: 256 << 20,
+            max_wait: Duration::from_millis(500),
+        }
+    }
+}
+
+impl CaptureSettings {
+    /// Settings from a store's configuration; network policy and collector from the caller.
+    pub fn from_config(
+        config: &Config,
+        collector: String,
+        policy: NetPolicy,
+    ) -> Result<Self, CoreError> {
+        let c = &config.capture;
+        let extra_roots = match &c.ca_file {
+            Some(path) => read_pem_certs(path)?,
+            None => Vec::new(),
+        };
+        Ok(CaptureSettings {
+            collector,
+            http: HttpOptions {
+                max_bytes: c.max_bytes,
+                connect_timeout: Duration::from_secs(c.connect_timeout_secs),
+                timeout: Duration::from_secs(c.timeout_secs),
+                read_timeout: Duration::from_secs(c.read_timeout_secs),
+                max_redirects: c.max_redirects,
+                user_agent: c.user_agent.clone(),
+                extra_roots,
+                policy: Arc::new(policy),
+            },
+            url_concurrency: c.url_concurrency.max(1),
+            batch: BatchLimits::default(),
+        })
+    }
+}
+
+fn read_pem_certs(path: &Path) -> Result<Vec<Vec<u8>>, CoreError> {
+    use rustls_pki_types::pem::PemObject;
+    let io = |e: std::io::Error| CoreError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let text = std::fs::read(path).map_err(io)?;
+    let certs: Result<Vec<_>, _> =
+        rustls_pki_types::CertificateDer::pem_slice_iter(&text).collect();
+    let certs = certs.map_err(|e| CoreError::Usage(format!("{}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(CoreError::Usage(format!(
+            "{}: no PEM certificates found",
+            path.display()
+        )));
+    }
+    Ok(certs.into_iter().map(|c| c.as_ref().to_vec()).collect())
+}
+
+/// Told about a run as it goes (progress bars, per-capture lines).
+pub trait CaptureObserver: Send + Sync {
+    /// More work became known: sources and bytes to read from disk.
+    fn planned(&self, _sources: u64, _bytes: u64) {}
+    /// Bytes read from disk.
+    fn advanced(&self, _bytes: u64) {}
+    /// A capture was committed; `already_held` when its main item was already in the store.
+    fn committed(&self, _capture: &StoredCapture, _already_held: bool) {}
+    /// An entry was deliberately not captured.
+    fn skipped(&self, _path: &Path, _reason: &str) {}
+    /// Something the collector should know.
+    fn notice(&self, _message: &str) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl CaptureObserver for Quiet {}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CaptureSummary {
+    /// Captures committed whose main item was new to the store.
+    pub captured: u64,
+    /// Captures committed whose main item the store already held.
+    pub already_held: u64,
+    /// Failed captures (also committed, as records of the attempt).
+    pub failed: Vec<FailedSource>,
+    /// Entries not captured on purpose.
+    pub skipped: Vec<SkippedEntry>,
+    /// Bytes newly stored.
+    pub new_bytes: u64,
+}
+
+/// A failed source in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedSource {
+    /// Capture id of the failure record.
+    pub capture_id: i64,
+    /// The source.
+    pub source: String,
+    /// Stable code.
+    pub code: String,
+    /// Why.
+    pub message: String,
+}
+
+/// An entry skipped on purpose.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedEntry {
+    /// Path.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A capture whose bytes are staged but not yet published or catalogued.
+struct Prepared {
+    record: CaptureRecord,
+    blobs: Vec<(FinishedBlob, String, Option<String>)>,
+}
+
+/// Captures every source. Per-source failures are recorded as failed captures and listed in
+/// the summary; an `Err` means the store itself failed (disk, database) and the run stopped.
+pub async fn run(
+    catalog: &Catalog,
+    blobs: Arc<BlobStore>,
+    sources: Vec<CaptureSource>,
+    settings: &CaptureSettings,
+    observer: Arc<dyn CaptureObserver>,
+) -> Result<CaptureSummary, CoreError> {
+    let run_id = format!(
+        "run-{}-{}",
+        now_rfc3339().replace([':', '-', '.'], ""),
+        std::process::id()
+    );
+    let (urls, paths): (Vec<_>, Vec<_>) = sources.into_iter().partition(|s| is_url(&s.source));
+    let (tx, rx) = mpsc::channel::<Prepared>(64);
+    let mut summary = CaptureSummary::default();
+
+    let file_worker = {
+        let tx = tx.clone();
+        let blobs = blobs.clone();
+        let observer = observer.clone();
+        let collector = settings.collector.clone();
+        let run_id = run_id.clone();
+        tokio::task::spawn_blocking(move || {
+            capture_paths(paths, &blobs, &tx, observer.as_ref(), &collector, &run_id)
+        })
+    };
+    observer.planned(urls.len() as u64, 0);
+    let url_worker = {
+        let tx = tx.clone();
+        let blobs = blobs.clone();
+        let settings = settings.clone();
+        let run_id = run_id.clone();
+        let observer = observer.clone();
+        tokio::spawn(async move {
+            futures_util::stream::iter(urls)
+                .map(|s| capture_url(s, &settings, &blobs, &run_id, observer.as_ref()))
+                .buffer_unordered(settings.url_concurrency)
+                .for_each(|p| {
+                    let tx = tx.clone();
+                    async move {
+                        let _ = tx.send(p).await;
+                    }
+                })
+                .await
+        })
+    };
+    drop(tx);
+    let committed = commit_loop(
+        catalog,
+        &blobs,
+        rx,
+        settings.batch,
+        observer.as_ref(),
+        &mut summary,
+    )
+    .await;
+    let skipped = file_worker
+        .await
+        .map_err(|e| CoreError::Usage(format!("file worker stopped: {e}")))?;
+    url_worker
+        .await
+        .map_err(|e| CoreError::Usage(format!("URL worker stopped: {e}")))?;
+    committed?;
+    summary.skipped = skipped;
+    Ok(summary)
+}
+
+fn is_url(source: &str) -> bool {
+    let lower = source.get(..8).unwrap_or(source).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+async fn commit_loop(
+    catalog: &Catalog,
+    blobs: &BlobStore,
+    mut rx: mpsc::Receiver<Prepared>,
+    limits: BatchLimits,
+    observer: &dyn CaptureObserver,
+    summary: &mut CaptureSummary,
+) -> Result<(), CoreError> {
+    let mut batch: Vec<Prepared> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let mut oldest: Option<Instant> = None;
+    loop {
+        let wait = oldest
+            .map(|t| limits.max_wait.saturating_sub(t.elapsed()))
+            .unwrap_or(Duration::from_secs(3600));
+        let next = tokio::time::timeout(wait, rx.recv()).await;
+        let closed = matches!(next, Ok(None));
+        if let Ok(Some(p)) = next {
+            batch_bytes += p.blobs.iter().map(|(b, _, _)| b.size).sum::<u64>();
+            batch.push(p);
+            oldest.get_or_insert_with(Instant::now);
+        }
+        let full = batch.len() >= limits.max_captures || batch_bytes >= limits.max_bytes;
+        let due = oldest.is_some_and(|t| t.elapsed() >= limits.max_wait);
+        if !batch.is_empty() && (full || due || closed) {
+            commit_batch(
+                catalog,
+                blobs,
+                std::mem::take(&mut batch),
+                observer,
+                summary,
+            )
+            .await?;
+            batch_bytes = 0;
+            oldest = None;
+        }
+        if closed {
+            return Ok(());
+        }
+    }
+}
+
+async fn commit_batch(
+    catalog: &Catalog,
+    blobs: &BlobStore,
+    batch: Vec<Prepared>,
+    observer: &dyn CaptureObserver,
+    summary: &mut CaptureSummary,
+) -> Result<(), CoreError> {
+    // Which main items were held before this batch (for the duplicate count).
+    let mut held_before = Vec::with_capacity(batch.len());
+    let mut seen_in_batch = HashSet::new();
+    for p in &batch {
+        let held = match p.blobs.first() {
+            Some((b, _, _)) => {
+                !seen_in_batch.insert(b.digest) || catalog.item(&b.digest).await?.is_some()
+            }
+            None => false,
+        };
+        held_before.push(held);
+    }
+    let mut records = Vec::with_capacity(batch.len());
+    let mut all_blobs = Vec::new();
+    let mut shapes = Vec::with_capacity(batch.len());
+    for p in batch {
+        shapes.push(p.blobs.len());
+        let mut record = p.record;
+        for (blob, role, name) in p.blobs {
+            record.items.push(CaptureItem {
+                sha256: blob.digest,
+                size: blob.size,
+                role,
+                name,
+            });
+            all_blobs.push(blob);
+        }
+        records.push(record);
+    }
+    // (1) bytes durable under their names, (2) rows committed, (3) reported.
+    let blobs_for_publish = all_blobs;
+    let published = tokio::task::block_in_place(|| blobs.publish(blobs_for_publish))?;
+    summary.new_bytes += published
+        .iter()
+        .filter(|p| p.newly_stored)
+        .map(|p| p.size)
+        .sum::<u64>();
+    let ids = catalog.commit_captures(&records).await?;
+    for ((id, record), held) in ids.into_iter().zip(records).zip(held_before) {
+        let stored = StoredCapture { id, record };
+        match (&stored.record.status, &stored.record.failure) {
+            (CaptureStatus::Failed, failure) => summary.failed.push(FailedSource {
+                capture_id: id,
+                source: stored.record.source.clone(),
+                code: failure.as_ref().map(|f| f.code.clone()).unwrap_or_default(),
+                message: failure
+                    .as_ref()
+                    .map(|f| f.message.clone())
+                    .unwrap_or_default(),
+            }),
+            (CaptureStatus::Ok, _) if held => summary.already_held += 1,
+            (CaptureStatus::Ok, _) => summary.captured += 1,
+        }
+        observer.committed(&stored, held);
+    }
+    let _ = shapes;
+    Ok(())
+}
+
+fn base_record(
+    source: &str,
+    kind: &str,
+    method: &str,
+    collector: &str,
+    run_id: &str,
+) -> CaptureRecord {
+    CaptureRecord {
+        run_id: run_id.to_owned(),
+        source: source.to_owned(),
+        kind: kind.to_owned(),
+        method: method.to_owned(),
+        status: CaptureStatus::Ok,
+        failure: None,
+        collector: collector.to_owned(),
+        captured_at: now_rfc3339(),
+        vigil_version: VIGIL_VERSION.to_owned(),
+        tools: BTreeMap::new(),
+        note: None,
+        tags: Vec::new(),
+        details: json!({}),
+        items: Vec::new(),
+    }
+}
+
+fn failed(mut record: CaptureRecord, code: &str, message: String) -> CaptureRecord {
+    record.status = CaptureStatus::Failed;
+    record.failure = Some(CaptureFailure {
+        code: code.to_owned(),
+        message,
+    });
+    record
+}
+
+fn capture_paths(
+    sources: Vec<CaptureSource>,
+    blobs: &BlobStore,
+    tx: &mpsc::Sender<Prepared>,
+    observer: &dyn CaptureObserver,
+    collector: &str,
+    run_id: &str,
+) -> Vec<SkippedEntry> {
+    let mut skipped = Vec::new();
+    // Walk everything first, so progress knows the total.
+    let expanded: Vec<(CaptureSource, Vec<WalkEntry>)> = sources
+        .into_iter()
+        .map(|s| {
+            let entries = files::expand(Path::new(&s.source));
+            (s, entries)
+        })
+        .collect();
+    let (count, bytes) = expanded
+        .iter()
+        .flat_map(|(_, e)| e)
+        .filter_map(|e| match e {
+            WalkEntry::File { path, .. } => {
+                Some(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+            }
+            _ => None,
+        })
+        .fold((0u64, 0u64), |(c, b), len| (c + 1, b + len));
+    observer.planned(count, bytes);
+    for (source, entries) in expanded {
+        let single = entries.len() == 1 && Path::new(&source.source).is_file();
+        let origin =
+            std::path::absolute(&source.source).unwrap_or_else(|_| PathBuf::from(&source.source));
+        for entry in entries {
+            let prepared = match entry {
+                WalkEntry::Skipped { path, reason } => {
+                    observer.skipped(&path, &reason);
+                    skipped.push(SkippedEntry {
+                        path: path.to_string_lossy().into_owned(),
+                        reason,
+                    });
+                    continue;
+                }
+                WalkEntry::Failed {
+                    path,
+                    code,
+                    message,
+                } => {
+                    let shown = if single || path.as_os_str().is_empty() {
+                        source.source.clone()
+                    } else {
+                        path.to_string_lossy().into_owned()
+                    };
+                    let mut record = base_record(&shown, "file", "file", collector, run_id);
+                    record.details = json!({ "path": path.to_string_lossy(), "origin": origin.to_string_lossy() });
+                    Prepared {
+                        record: failed(record, code, message),
+                        blobs: Vec::new(),
+                    }
+                }
+                WalkEntry::File {
+                    path,
+                    relative,
+                    symlink_target,
+                } => {
+                    let shown = if single {
+                        source.source.clone()
+                    } else {
+                        path.to_string_lossy().into_owned()
+                    };
+                    let mut record = base_record(&shown, "file", "file", collector, run_id);
+                    match files::copy_into(&path, blobs, &mut |n| observer.advanced(n)) {
+                        Ok((blob, facts)) => {
+                            let mut details = json!({ "file": facts });
+                            if !single {
+                                details["origin"] = json!(origin.to_string_lossy());
+                                details["relative_path"] = json!(relative);
+                            }
+                            if let Some(t) = symlink_target {
+                                details["symlink_target"] = json!(t.to_string_lossy());
+                            }
+                            record.details = details;
+                            Prepared {
+                                record,
+                                blobs: vec![(blob, "file".to_owned(), Some(relative))],
+                            }
+                        }
+                        Err((code, message)) => Prepared {
+                            record: failed(record, code, message),
+                            blobs: Vec::new(),
+                        },
+                    }
+                }
+            };
+            let mut prepared = prepared;
+            prepared.record.note = source.note.clone();
+            prepared.record.tags = source.tags.clone();
+            if tx.blocking_send(prepared).is_err() {
+                // The committer stopped (store failure); it reports the cause.
+                return skipped;
+            }
+        }
+    }
+    skipped
+}
+
+async fn capture_url(
+    source: CaptureSource,
+    settings: &CaptureSettings,
+    blobs: &BlobStore,
+    run_id: &str,
+    observer: &dyn CaptureObserver,
+) -> Prepared {
+    let started = Instant::now();
+    let mut record = base_record(&source.source, "url", "http", &settings.collector, run_id);
+    record.note = source.note.clone();
+    record.tags = source.tags.clone();
+    let mut details = json!({
+        "requested_url": source.source,
+        "user_agent": settings.http.user_agent,
+    });
+    if let Ok(url) = url::Url::parse(&source.source) {
+        if let Some(platform) = social::platform_of(&url) {
+            let message = format!(
+                "{}: {platform} link captured as a plain page; media needs yt-dlp (pip install yt-dlp, or set tools.yt_dlp in the store's config.toml)",
+                source.source
+            );
+            observer.notice(&message);
+            details["social"] = json!({ "platform": platform, "media": "not captured: yt-dlp integration unavailable" });
+        }
+    }
+    let mut blobs_out = Vec::new();
+    match http::fetch(&source.source, &settings.http, blobs).await {
+        Ok(fetch) => {
+            let final_hop = fetch.hops.last();
+            details["final_url"] = json!(fetch.final_url);
+            details["http_status"] = json!(fetch.status);
+            details["remote_addr"] = json!(final_hop.and_then(|h| h.remote_addr.clone()));
+            details["headers"] = json!(final_hop.map(|h| h.headers.clone()).unwrap_or_default());
+            details["hops"] = json!(fetch.hops);
+            details["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
+            let name = url::Url::parse(&fetch.final_url)
+                .ok()
+                .and_then(|u| {
+                    u.path_segments()
+                        .and_then(|mut s| s.next_back().map(str::to_owned))
+                })
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "body".to_owned());
+            blobs_out.push((fetch.body, "body".to_owned(), Some(name)));
+            stage_chains(&fetch.tls_chains, blobs, &mut blobs_out);
+            if fetch.status >= 400 {
+                record = failed(
+                    record,
+                    "http-status",
+                    format!("{} answered HTTP {}", fetch.final_url, fetch.status),
+                );
+            }
+        }
+        Err(failure) => {
+            details["hops"] = json!(failure.hops);
+            details["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
+            stage_chains(&failure.tls_chains, blobs, &mut blobs_out);
+            record = failed(record, failure.error.code(), failure.error.to_string());
+        }
+    }
+    record.details = details;
+    Prepared {
+        record,
+        blobs: blobs_out,
+    }
+}
+
+fn stage_chains(
+    chains: &[Vec<u8>],
+    blobs: &BlobStore,
+    out: &mut Vec<(FinishedBlob, String, Option<String>)>,
+) {
+    for pem in chains {
+        let staged = blobs.stage().and_then(|mut s| {
+            s.write_all(pem).map_err(|e| vigil_store::BlobError {
+                action: "write",
+                path: PathBuf::from("tls-chain.pem"),
+                source: e,
+            })?;
+            s.finish()
+        });
+        match staged {
+            Ok(b) => out.push((b, "tls-chain".to_owned(), Some("tls-chain.pem".to_owned()))),
+            Err(e) => tracing::warn!("could not keep a TLS chain: {e}"),
+        }
+    }
+}
+
+/// Reads a bulk list: CSV with a header naming `url` or `path` (or `source`), and optional
+/// `note` and `tags` (separated by `;` or `,`). Without such a header, the first column is the
+/// source. Blank lines and lines starting with `#` are ignored.
+pub fn read_source_list(text: &str) -> Result<Vec<CaptureSource>, CoreError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut rows = reader.records();
+    let mut out = Vec::new();
+    let mut columns = (0usize, None, None);
+    let mut first = true;
+    while let Some(row) = rows.next() {
+        let row = row.map_err(|e| CoreError::Usage(format!("source list: {e}")))?;
+        if first {
+            first = false;
+            let names: Vec<String> = row.iter().map(|f| f.to_ascii_lowercase()).collect();
+            let find = |want: &[&str]| names.iter().position(|n| want.contains(&n.as_str()));
+            if let Some(src) = find(&["url", "path", "source", "url or path"]) {
+                columns = (src, find(&["note", "notes"]), find(&["tags", "tag"]));
+                continue;
+            }
+        }
+        let get = |i: Option<usize>| i.and_then(|i| row.get(i)).filter(|s| !s.is_empty());
+        let Some(source) = get(Some(columns.0)) else {
+            continue;
+        };
+        out.push(CaptureSource {
+            source: source.to_owned(),
+            note: get(columns.1).map(str::to_owned),
+            tags: get(columns.2)
+                .map(|t| {
+                    t.split([';', ','])
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_lists_with_and_without_headers() {
+        let with =
+            "url,note,tags\nhttps://t.me/x/1,seen in channel,pow; video\n\n# comment\n/tmp/a,,\n";
+        let got = read_source_list(with).expect("parse");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].note.as_deref(), Some("seen in channel"));
+        assert_eq!(got[0].tags, ["pow", "video"]);
+        assert_eq!(got[1].source, "/tmp/a");
+        let bare = read_source_list("https://a.example/\nhttps://b.example/\n").expect("parse");
+        assert_eq!(bare.len(), 2);
+        let reordered = read_source_list("tags,path\nx,/p\n").expect("parse");
+        assert_eq!(reordered[0].source, "/p");
+        assert_eq!(reordered[0].tags, ["x"]);
+    }
+
+    #[test]
+    fn urls_are_told_from_paths() {
+        assert!(is_url("https://example.org"));
+        assert!(is_url("HTTP://example.org"));
+        assert!(!is_url("./http:/odd"));
+        assert!(!is_url("ftp://example.org"));
+    }
+}

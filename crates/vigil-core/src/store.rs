@@ -1,0 +1,106 @@
+//! Opening and creating a store: its directory, settings, blobs and catalog together.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use vigil_store::{BlobStore, Catalog, StoreLayout, create_private_dir};
+
+use crate::CoreError;
+use crate::config::{CONFIG_TEMPLATE, Config};
+
+/// Where the store directory came from, so `vigil init` can say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreOrigin {
+    /// `--store DIR` or the `VIGIL_STORE` environment variable.
+    Given,
+    /// The platform's data directory.
+    PlatformDefault,
+}
+
+/// Picks the store directory: the one given, else the platform data dir (`…/vigil`).
+pub fn locate_store(given: Option<&Path>) -> Result<(PathBuf, StoreOrigin), CoreError> {
+    if let Some(dir) = given {
+        return Ok((dir.to_path_buf(), StoreOrigin::Given));
+    }
+    dirs::data_dir()
+        .map(|d| (d.join("vigil"), StoreOrigin::PlatformDefault))
+        .ok_or_else(|| {
+            CoreError::Usage(
+                "no platform data directory; pass --store DIR or set VIGIL_STORE".into(),
+            )
+        })
+}
+
+/// An open store.
+pub struct Store {
+    /// Paths.
+    pub layout: StoreLayout,
+    /// Effective settings from `config.toml`.
+    pub config: Config,
+    /// The catalog.
+    pub catalog: Catalog,
+    blobs: Option<Arc<BlobStore>>,
+}
+
+impl Store {
+    /// Creates a store at `dir` (owner-only permissions). Returns `false` in the second
+    /// field when one already existed there, which is then left untouched.
+    pub async fn init(dir: &Path) -> Result<(Store, bool), CoreError> {
+        let layout = StoreLayout::new(dir);
+        if layout.exists() {
+            return Ok((Store::open(dir).await?, false));
+        }
+        create_private_dir(dir)?;
+        if !layout.config().exists() {
+            let path = layout.config();
+            let mut f = vigil_store::private_file(&path).map_err(|e| CoreError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            std::io::Write::write_all(&mut f, CONFIG_TEMPLATE.as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| CoreError::Io { path, source: e })?;
+        }
+        BlobStore::open(&layout.blobs())?;
+        let catalog = Catalog::open_sqlite(&layout.catalog(), true).await?;
+        vigil_store::fsync_dir(dir)?;
+        let config = Config::load(&layout.config())?;
+        Ok((
+            Store {
+                layout,
+                config,
+                catalog,
+                blobs: None,
+            },
+            true,
+        ))
+    }
+
+    /// Opens an existing store.
+    pub async fn open(dir: &Path) -> Result<Store, CoreError> {
+        let layout = StoreLayout::new(dir);
+        if !layout.exists() {
+            return Err(CoreError::NoStore(dir.to_path_buf()));
+        }
+        let config = Config::load(&layout.config())?;
+        let catalog = Catalog::open_sqlite(&layout.catalog(), false).await?;
+        Ok(Store {
+            layout,
+            config,
+            catalog,
+            blobs: None,
+        })
+    }
+
+    /// The blob store, opened on first use (this starts a staging session).
+    pub fn blobs(&mut self) -> Result<Arc<BlobStore>, CoreError> {
+        match &self.blobs {
+            Some(b) => Ok(b.clone()),
+            None => {
+                let b = Arc::new(BlobStore::open(&self.layout.blobs())?);
+                self.blobs = Some(b.clone());
+                Ok(b)
+            }
+        }
+    }
+}
