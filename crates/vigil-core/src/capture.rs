@@ -252,9 +252,19 @@ pub async fn run(
     Ok(summary)
 }
 
+/// True for anything written `scheme://…`: such sources go to the URL path, where schemes
+/// other than http(s) are refused with a clear error instead of being looked up as files.
 fn is_url(source: &str) -> bool {
-    let lower = source.get(..8).unwrap_or(source).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    match source.split_once("://") {
+        Some((scheme, _)) => {
+            !scheme.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        None => false,
+    }
 }
 
 async fn commit_loop(
@@ -663,6 +673,10 @@ mod tests {
         assert!(is_url("https://example.org"));
         assert!(is_url("HTTP://example.org"));
         assert!(!is_url("./http:/odd"));
-        assert!(!is_url("ftp://example.org"));
+        assert!(!is_url("dir/a://b"));
+        assert!(
+            is_url("ftp://example.org"),
+            "refused later as an unsupported scheme"
+        );
     }
 }

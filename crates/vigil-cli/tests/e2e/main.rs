@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `vigil` binary, real files, a real HTTP server on loopback.
+
+mod support;
+
+mod capture_files;
+mod capture_http;
+mod crash;
+mod ssrf;
+mod verify;
