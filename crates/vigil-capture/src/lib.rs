@@ -4,7 +4,10 @@
 //! - [`http`]: HTTP(S) pages and files, one hop at a time, with every hop recorded.
 //! - [`netguard`]: the SSRF guard that every network connection passes through.
 //! - [`tls`]: certificate verification that also records the chain each server presented.
-//! - [`social`]: recognising links to social platforms (captured with yt-dlp when present).
+//! - [`social`]: recognising links to social platforms.
+//! - [`ytdlp`]: media, metadata, thumbnails and subtitles through yt-dlp.
+//! - [`proxy`]: the guard proxy through which external tools connect.
+//! - [`process`]: the one wrapper for external programs (time limits, bounded output).
 //!
 //! Every source writes into a [`vigil_store::StagedBlob`], so bytes are hashed as they flow
 //! and never held whole in memory. Publishing and cataloguing are `vigil-core`'s job.
@@ -12,5 +15,8 @@
 pub mod files;
 pub mod http;
 pub mod netguard;
+pub mod process;
+pub mod proxy;
 pub mod social;
 pub mod tls;
+pub mod ytdlp;

@@ -85,6 +85,9 @@ struct CaptureArgs {
     /// Seconds allowed to connect [config: capture.connect_timeout_secs].
     #[arg(long, value_name = "SECS")]
     connect_timeout: Option<u64>,
+    /// Do not run yt-dlp on social links and HTML pages (capture the page only).
+    #[arg(long)]
+    no_media: bool,
     /// Do not print a line per capture (the summary is still printed).
     #[arg(long, short)]
     quiet: bool,
@@ -253,7 +256,8 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
         config.capture.connect_timeout_secs = v;
     }
     let collector = args.collector.clone().unwrap_or_else(whoami::username);
-    let settings = CaptureSettings::from_config(&config, collector, net_policy(&args)?)?;
+    let mut settings = CaptureSettings::from_config(&config, collector, net_policy(&args)?)?;
+    settings.media.enabled = !args.no_media;
     let blobs = store.blobs()?;
     let show_progress = !json && std::io::stderr().is_terminal();
     let observer = Arc::new(output::CaptureProgress::new(

@@ -19,7 +19,9 @@ use tokio::sync::mpsc;
 use vigil_capture::files::{self, WalkEntry};
 use vigil_capture::http::{self, HttpOptions};
 use vigil_capture::netguard::NetPolicy;
+use vigil_capture::proxy::GuardProxy;
 use vigil_capture::social;
+use vigil_capture::ytdlp::{MediaOptions, MediaOutcome, YtDlp};
 use vigil_store::{
     BlobStore, CaptureFailure, CaptureItem, CaptureRecord, CaptureStatus, Catalog, FinishedBlob,
     StoredCapture, now_rfc3339,
@@ -50,6 +52,19 @@ pub struct CaptureSettings {
     pub url_concurrency: usize,
     /// When a batch is committed.
     pub batch: BatchLimits,
+    /// Media download with yt-dlp.
+    pub media: MediaSettings,
+}
+
+/// Whether and how media is fetched with yt-dlp.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    /// Run yt-dlp on social links and HTML pages.
+    pub enabled: bool,
+    /// Configured yt-dlp path (else PATH).
+    pub yt_dlp: Option<PathBuf>,
+    /// Time allowed for one yt-dlp run.
+    pub timeout: Duration,
 }
 
 /// A batch is committed when any limit is reached (or the run ends).
@@ -99,6 +114,11 @@ impl CaptureSettings {
             },
             url_concurrency: c.url_concurrency.max(1),
             batch: BatchLimits::default(),
+            media: MediaSettings {
+                enabled: true,
+                yt_dlp: config.tools.yt_dlp.clone(),
+                timeout: Duration::from_secs(c.media_timeout_secs),
+            },
         })
     }
 }
@@ -212,7 +232,13 @@ pub async fn run(
         })
     };
     observer.planned(urls.len() as u64, 0);
+    let media = Arc::new(if urls.is_empty() || !settings.media.enabled {
+        MediaContext::disabled("media capture is off")
+    } else {
+        MediaContext::prepare(settings).await
+    });
     let url_worker = {
+        let media = media.clone();
         let tx = tx.clone();
         let blobs = blobs.clone();
         let settings = settings.clone();
@@ -220,7 +246,7 @@ pub async fn run(
         let observer = observer.clone();
         tokio::spawn(async move {
             futures_util::stream::iter(urls)
-                .map(|s| capture_url(s, &settings, &blobs, &run_id, observer.as_ref()))
+                .map(|s| capture_url(s, &settings, &blobs, &run_id, observer.as_ref(), &media))
                 .buffer_unordered(settings.url_concurrency)
                 .for_each(|p| {
                     let tx = tx.clone();
@@ -514,12 +540,135 @@ fn capture_paths(
     skipped
 }
 
+/// yt-dlp and the guard proxy it must use, prepared once per run.
+struct MediaContext {
+    ytdlp: Result<YtDlp, String>,
+    proxy: Option<GuardProxy>,
+    options: Option<MediaOptions>,
+}
+
+impl MediaContext {
+    fn disabled(why: &str) -> Self {
+        MediaContext {
+            ytdlp: Err(why.to_owned()),
+            proxy: None,
+            options: None,
+        }
+    }
+
+    async fn prepare(settings: &CaptureSettings) -> Self {
+        let ytdlp = match YtDlp::locate(settings.media.yt_dlp.as_deref()).await {
+            Ok(y) => y,
+            Err(why) => return MediaContext::disabled(&why),
+        };
+        let proxy =
+            match GuardProxy::start(settings.http.policy.clone(), settings.http.connect_timeout)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    return MediaContext::disabled(&format!(
+                        "could not start the guard proxy: {e}"
+                    ));
+                }
+            };
+        let options = MediaOptions {
+            max_bytes: settings.http.max_bytes,
+            timeout: settings.media.timeout,
+            socket_timeout: settings.http.read_timeout,
+            proxy: proxy.url(),
+        };
+        MediaContext {
+            ytdlp: Ok(ytdlp),
+            proxy: Some(proxy),
+            options: Some(options),
+        }
+    }
+}
+
+/// Runs yt-dlp on `url` and stages what it wrote; records what happened in `details`.
+/// Returns an error message when the download failed.
+async fn capture_media(
+    url: &str,
+    media: &MediaContext,
+    blobs: &BlobStore,
+    record: &mut CaptureRecord,
+    details: &mut serde_json::Value,
+    out: &mut Vec<(FinishedBlob, String, Option<String>)>,
+) -> Option<String> {
+    let (ytdlp, options) = match (&media.ytdlp, &media.options) {
+        (Ok(y), Some(o)) => (y, o),
+        (Err(why), _) => {
+            details["media"] = json!({ "tool": "yt-dlp", "outcome": "not-run", "reason": why });
+            return None;
+        }
+        _ => return None,
+    };
+    record
+        .tools
+        .insert("yt-dlp".to_owned(), ytdlp.version.clone());
+    record.method = "http+yt-dlp".to_owned();
+    let dir = match blobs.scratch_dir() {
+        Ok(d) => d,
+        Err(e) => return Some(format!("no scratch directory for yt-dlp: {e}")),
+    };
+    let result = ytdlp.download(url, &dir, options).await;
+    let refused = media
+        .proxy
+        .as_ref()
+        .map(|p| p.refusals())
+        .unwrap_or_default();
+    let failure = match result {
+        Err(e) => {
+            details["media"] = json!({ "tool": "yt-dlp", "version": ytdlp.version, "outcome": "failed", "reason": e.to_string(), "refused": refused });
+            Some(e.to_string())
+        }
+        Ok(download) => {
+            let mut files = Vec::new();
+            for f in &download.files {
+                let copied =
+                    tokio::task::block_in_place(|| files::copy_into(&f.path, blobs, &mut |_| {}));
+                match copied {
+                    Ok((blob, _)) => {
+                        files.push(json!({ "name": f.name, "role": f.role, "sha256": blob.digest.to_hex() }));
+                        out.push((blob, f.role.to_owned(), Some(f.name.clone())));
+                    }
+                    Err((_, message)) => {
+                        files.push(json!({ "name": f.name, "role": f.role, "error": message }))
+                    }
+                }
+            }
+            let tail: String = {
+                let chars: Vec<char> = download.stderr_tail.chars().collect();
+                chars[chars.len().saturating_sub(4000)..].iter().collect()
+            };
+            let mut m = serde_json::to_value(&download.outcome).unwrap_or_default();
+            m["tool"] = json!("yt-dlp");
+            m["version"] = json!(ytdlp.version);
+            m["exit_code"] = json!(download.exit_code);
+            m["files"] = json!(files);
+            m["stderr_tail"] = json!(tail);
+            m["refused"] = json!(refused);
+            details["media"] = m;
+            match download.outcome {
+                MediaOutcome::Failed(why) => Some(why),
+                _ => None,
+            }
+        }
+    };
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        tracing::warn!("could not remove scratch dir {}: {e}", dir.display());
+    }
+    failure
+}
+
 async fn capture_url(
     source: CaptureSource,
     settings: &CaptureSettings,
     blobs: &BlobStore,
     run_id: &str,
     observer: &dyn CaptureObserver,
+    media: &MediaContext,
 ) -> Prepared {
     let started = Instant::now();
     let mut record = base_record(&source.source, "url", "http", &settings.collector, run_id);
@@ -529,15 +678,11 @@ async fn capture_url(
         "requested_url": source.source,
         "user_agent": settings.http.user_agent,
     });
-    if let Ok(url) = url::Url::parse(&source.source) {
-        if let Some(platform) = social::platform_of(&url) {
-            let message = format!(
-                "{}: {platform} link captured as a plain page; media needs yt-dlp (pip install yt-dlp, or set tools.yt_dlp in the store's config.toml)",
-                source.source
-            );
-            observer.notice(&message);
-            details["social"] = json!({ "platform": platform, "media": "not captured: yt-dlp integration unavailable" });
-        }
+    let platform = url::Url::parse(&source.source)
+        .ok()
+        .and_then(|u| social::platform_of(&u));
+    if let Some(p) = platform {
+        details["platform"] = json!(p);
     }
     let mut blobs_out = Vec::new();
     match http::fetch(&source.source, &settings.http, blobs).await {
@@ -572,6 +717,37 @@ async fn capture_url(
             details["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
             stage_chains(&failure.tls_chains, blobs, &mut blobs_out);
             record = failed(record, failure.error.code(), failure.error.to_string());
+        }
+    }
+    let page_is_html = details["headers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|h| h[0] == "content-type" && h[1].as_str().is_some_and(|v| v.contains("html")));
+    let refused = record
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.code == "ssrf-refused" || f.code == "invalid-url");
+    if settings.media.enabled && !refused && (platform.is_some() || page_is_html) {
+        if platform.is_some() {
+            if let Err(why) = &media.ytdlp {
+                observer.notice(&format!(
+                    "{}: captured the page only; media needs yt-dlp ({why})",
+                    source.source
+                ));
+            }
+        }
+        let failure = capture_media(
+            &source.source,
+            media,
+            blobs,
+            &mut record,
+            &mut details,
+            &mut blobs_out,
+        )
+        .await;
+        if let (Some(why), Some(_), CaptureStatus::Ok) = (failure, platform, record.status) {
+            record = failed(record, "yt-dlp", why);
         }
     }
     record.details = details;

@@ -34,6 +34,8 @@ pub struct CaptureConfig {
     pub url_concurrency: usize,
     /// Extra trusted CA certificates (PEM file), e.g. an organisation's own CA.
     pub ca_file: Option<PathBuf>,
+    /// Seconds allowed for one yt-dlp run (media download).
+    pub media_timeout_secs: u64,
 }
 
 impl Default for CaptureConfig {
@@ -50,6 +52,7 @@ impl Default for CaptureConfig {
             ),
             url_concurrency: 4,
             ca_file: None,
+            media_timeout_secs: 1800,
         }
     }
 }
@@ -118,6 +121,8 @@ pub const CONFIG_TEMPLATE: &str = r#"# Vigil store settings. Every key is option
 # url_concurrency = 4
 # Extra trusted CA certificates (PEM), for an organisation's own CA.
 # ca_file = "/etc/ssl/my-ca.pem"
+# Seconds allowed for one yt-dlp run (media download).
+# media_timeout_secs = 1800
 # user_agent = "Mozilla/5.0 (compatible; Vigil; evidence preservation)"
 
 [tools]

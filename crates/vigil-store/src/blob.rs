@@ -119,6 +119,16 @@ impl BlobStore {
         })
     }
 
+    /// A new empty private directory inside this process's staging session, for tools that
+    /// write files themselves (yt-dlp). It is on the blob store's file system and is removed
+    /// with the session if the process dies; callers remove it when done.
+    pub fn scratch_dir(&self) -> Result<PathBuf, BlobError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let dir = self.session.join(format!("scratch-{n}"));
+        create_private_dir(&dir)?;
+        Ok(dir)
+    }
+
     /// Makes finished blobs durable under their content address, in one batch.
     ///
     /// Order: (1) the temp files' bytes reach the disk, (2) each is renamed onto its digest

@@ -5,7 +5,7 @@ fn redirects_are_followed_and_every_hop_recorded() {
     let server = TestServer::start("127.0.0.1");
     let s = TestStore::new();
     let url = server.url("/redirect-twice");
-    let (out, lines) = s.vigil_json(&["capture", "--allow-private", &url]);
+    let (out, lines) = s.vigil_json(&["capture", "--allow-private", "--no-media", &url]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let id = events(&lines, "committed")[0]["id"].as_i64().expect("id");
     let (_, shown) = s.vigil_json(&["show", &id.to_string()]);
@@ -96,4 +96,114 @@ fn failures_are_recorded_with_reasons_and_deleted_pages_kept() {
         b"this post was deleted"
     );
     assert!(s.vigil(&["verify"]).status.success());
+}
+
+fn require_ytdlp() {
+    let found = std::process::Command::new("yt-dlp")
+        .arg("--version")
+        .output();
+    assert!(
+        found.map(|o| o.status.success()).unwrap_or(false),
+        "yt-dlp is needed for this test: run ./run setup (pip install yt-dlp)"
+    );
+}
+
+#[test]
+fn ytdlp_takes_the_video_embedded_in_a_page() {
+    require_ytdlp();
+    let server = TestServer::start("127.0.0.1");
+    let s = TestStore::new();
+    let url = server.url("/page.html");
+    let (out, lines) = s.vigil_json(&["capture", "--allow-private", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = events(&lines, "committed")[0]["id"].as_i64().expect("id");
+    let (_, shown) = s.vigil_json(&["show", &id.to_string()]);
+    let c = &shown[0];
+    assert_eq!(c["method"], "http+yt-dlp");
+    assert!(
+        c["tools"]["yt-dlp"].as_str().is_some_and(|v| !v.is_empty()),
+        "{c}"
+    );
+    let roles: Vec<&str> = c["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["role"].as_str())
+        .collect();
+    assert!(roles.contains(&"body"), "{roles:?}");
+    assert!(roles.contains(&"info-json"), "{roles:?}");
+    let media = c["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["role"] == "media")
+        .unwrap_or_else(|| panic!("no media item: {c}"));
+    let sha = media["sha256"].as_str().expect("sha");
+    assert_eq!(std::fs::read(s.blob_path(sha)).expect("blob"), VIDEO);
+    assert_eq!(c["details"]["media"]["outcome"], "downloaded");
+    assert!(s.vigil(&["verify"]).status.success());
+}
+
+#[test]
+fn ytdlp_connections_pass_the_ssrf_guard() {
+    require_ytdlp();
+    // The page is on a "public" host (127.0.0.2 via the test hook) but its video is on
+    // 127.0.0.1: yt-dlp must be refused by the guard proxy when it fetches the video.
+    let public = TestServer::start("127.0.0.2");
+    let s = TestStore::new();
+    let url = format!(
+        "http://public.example:{}/page-with-loopback-video.html",
+        public.addr.port()
+    );
+    let out = s
+        .cmd()
+        .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
+        .args([
+            "--json",
+            "capture",
+            "--resolve",
+            "public.example=127.0.0.2",
+            &url,
+        ])
+        .output()
+        .expect("run");
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let id = events(&lines, "committed")[0]["id"].as_i64().expect("id");
+    let (_, shown) = s.vigil_json(&["show", &id.to_string()]);
+    let media = &shown[0]["details"]["media"];
+    let refused = media["refused"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no refusals recorded: {}", shown[0]));
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.as_str().unwrap_or("").contains("127.0.0.1")),
+        "{media}"
+    );
+    assert!(
+        !shown[0]["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["role"] == "media"),
+        "no media may come from loopback"
+    );
+}
+
+#[test]
+fn no_media_flag_captures_the_page_only() {
+    let server = TestServer::start("127.0.0.1");
+    let s = TestStore::new();
+    let (out, lines) = s.vigil_json(&[
+        "capture",
+        "--allow-private",
+        "--no-media",
+        &server.url("/page.html"),
+    ]);
+    assert!(out.status.success());
+    let c = events(&lines, "committed")[0];
+    assert_eq!(c["items"].as_array().map(|i| i.len()), Some(1));
 }

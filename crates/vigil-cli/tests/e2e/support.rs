@@ -123,6 +123,10 @@ impl TestServer {
 }
 
 pub const PAGE: &str = "<!doctype html><title>post</title><video src=\"/video.mp4\"></video>";
+pub const VIDEO: &[u8] = &[
+    0, 0, 0, 24, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0, b'i', b's', b'o',
+    b'm', b'm', b'p', b'4', b'1',
+];
 
 fn serve(mut stream: TcpStream, me: SocketAddr) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -166,8 +170,20 @@ fn serve(mut stream: TcpStream, me: SocketAddr) -> std::io::Result<()> {
             &mut stream,
             "200 OK",
             &[("Content-Type", "video/mp4".into())],
-            &[0u8, 0, 0, 24, b'f', b't', b'y', b'p'],
+            VIDEO,
         ),
+        "/page-with-loopback-video.html" => {
+            let page = format!(
+                "<!doctype html><title>post</title><video src=\"http://127.0.0.1:{}/video.mp4\"></video>",
+                me.port()
+            );
+            respond(
+                &mut stream,
+                "200 OK",
+                &[("Content-Type", "text/html".into())],
+                page.as_bytes(),
+            )
+        }
         "/redirect" => respond(
             &mut stream,
             "302 Found",
