@@ -201,26 +201,26 @@ pub async fn fetch(
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        if matches!(status, 301 | 302 | 303 | 307 | 308) {
-            if let Some(location) = location {
-                if hops.len() > opts.max_redirects {
-                    return Err(fail(
-                        FetchError::TooManyRedirects(opts.max_redirects),
-                        hops,
-                        chains,
-                    ));
-                }
-                let next = match current
-                    .join(&location)
-                    .map_err(|e| FetchError::InvalidUrl(format!("redirect to {location:?}: {e}")))
-                    .and_then(|u| parse_http_url(u.as_str()))
-                {
-                    Ok(u) => u,
-                    Err(e) => return Err(fail(e, hops, chains)),
-                };
-                current = next;
-                continue;
+        if matches!(status, 301 | 302 | 303 | 307 | 308)
+            && let Some(location) = location
+        {
+            if hops.len() > opts.max_redirects {
+                return Err(fail(
+                    FetchError::TooManyRedirects(opts.max_redirects),
+                    hops,
+                    chains,
+                ));
             }
+            let next = match current
+                .join(&location)
+                .map_err(|e| FetchError::InvalidUrl(format!("redirect to {location:?}: {e}")))
+                .and_then(|u| parse_http_url(u.as_str()))
+            {
+                Ok(u) => u,
+                Err(e) => return Err(fail(e, hops, chains)),
+            };
+            current = next;
+            continue;
         }
         let body = match read_body(response, opts, blobs).await {
             Ok(b) => b,
@@ -287,13 +287,13 @@ async fn read_body(
     opts: &HttpOptions,
     blobs: &BlobStore,
 ) -> Result<FinishedBlob, FetchError> {
-    if let Some(len) = response.content_length() {
-        if len > opts.max_bytes {
-            return Err(FetchError::TooLarge {
-                limit: opts.max_bytes,
-                seen: Some(len),
-            });
-        }
+    if let Some(len) = response.content_length()
+        && len > opts.max_bytes
+    {
+        return Err(FetchError::TooLarge {
+            limit: opts.max_bytes,
+            seen: Some(len),
+        });
     }
     let store_err = |e: &dyn std::fmt::Display| FetchError::Store(e.to_string());
     let mut staged = blobs.stage().map_err(|e| store_err(&e))?;

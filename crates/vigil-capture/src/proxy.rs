@@ -42,13 +42,11 @@ impl GuardProxy {
                         let policy = policy.clone();
                         let seen = seen.clone();
                         conns.spawn(async move {
-                            if let Err(refusal) = handle(stream, &policy, connect_timeout).await {
-                                if let Ok(mut list) = seen.lock() {
-                                    if !list.contains(&refusal) && list.len() < 100 {
+                            if let Err(refusal) = handle(stream, &policy, connect_timeout).await
+                                && let Ok(mut list) = seen.lock()
+                                    && !list.contains(&refusal) && list.len() < 100 {
                                         list.push(refusal);
                                     }
-                                }
-                            }
                         });
                     }
                     Some(_) = conns.join_next(), if !conns.is_empty() => {}

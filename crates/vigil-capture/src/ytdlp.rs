@@ -199,20 +199,20 @@ fn list_files(dir: &Path) -> Vec<MediaFile> {
     paths.sort();
     let mut downloaded: Vec<String> = Vec::new();
     for p in paths.iter().filter(|p| name_of(p).ends_with(".info.json")) {
-        if let Ok(text) = std::fs::read(p) {
-            if let Ok(info) = serde_json::from_slice::<serde_json::Value>(&text) {
-                if let Some(list) = info["requested_downloads"].as_array() {
-                    for d in list {
-                        for key in ["filepath", "_filename", "filename"] {
-                            if let Some(f) = d[key].as_str() {
-                                downloaded.push(name_of(Path::new(f)));
-                            }
+        if let Ok(text) = std::fs::read(p)
+            && let Ok(info) = serde_json::from_slice::<serde_json::Value>(&text)
+        {
+            if let Some(list) = info["requested_downloads"].as_array() {
+                for d in list {
+                    for key in ["filepath", "_filename", "filename"] {
+                        if let Some(f) = d[key].as_str() {
+                            downloaded.push(name_of(Path::new(f)));
                         }
                     }
                 }
-                if let Some(f) = info["_filename"].as_str() {
-                    downloaded.push(name_of(Path::new(f)));
-                }
+            }
+            if let Some(f) = info["_filename"].as_str() {
+                downloaded.push(name_of(Path::new(f)));
             }
         }
     }

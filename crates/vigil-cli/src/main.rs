@@ -313,18 +313,18 @@ async fn list(dir: &std::path::Path, args: ListArgs, json: bool) -> Result<ExitC
 async fn show(dir: &std::path::Path, id: &str, json: bool) -> Result<ExitCode> {
     let store = Store::open(dir).await?;
     let id = id.trim_start_matches('#');
-    if let Ok(n) = id.parse::<i64>() {
-        if id.len() < 6 {
-            let Some(capture) = store.catalog.capture(n).await? else {
-                bail!("no capture #{n}");
-            };
-            if json {
-                output::print_json(&capture);
-            } else {
-                output::print_capture(&capture);
-            }
-            return Ok(ExitCode::SUCCESS);
+    if let Ok(n) = id.parse::<i64>()
+        && id.len() < 6
+    {
+        let Some(capture) = store.catalog.capture(n).await? else {
+            bail!("no capture #{n}");
+        };
+        if json {
+            output::print_json(&capture);
+        } else {
+            output::print_capture(&capture);
         }
+        return Ok(ExitCode::SUCCESS);
     }
     let prefix = id.to_ascii_lowercase();
     if prefix.len() < 6 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {

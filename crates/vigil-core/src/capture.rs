@@ -356,9 +356,7 @@ async fn commit_batch(
     }
     let mut records = Vec::with_capacity(batch.len());
     let mut all_blobs = Vec::new();
-    let mut shapes = Vec::with_capacity(batch.len());
     for p in batch {
-        shapes.push(p.blobs.len());
         let mut record = p.record;
         for (blob, role, name) in p.blobs {
             record.items.push(CaptureItem {
@@ -372,8 +370,7 @@ async fn commit_batch(
         records.push(record);
     }
     // (1) bytes durable under their names, (2) rows committed, (3) reported.
-    let blobs_for_publish = all_blobs;
-    let published = tokio::task::block_in_place(|| blobs.publish(blobs_for_publish))?;
+    let published = tokio::task::block_in_place(|| blobs.publish(all_blobs))?;
     summary.new_bytes += published
         .iter()
         .filter(|p| p.newly_stored)
@@ -397,7 +394,6 @@ async fn commit_batch(
         }
         observer.committed(&stored, held);
     }
-    let _ = shapes;
     Ok(())
 }
 
@@ -729,13 +725,13 @@ async fn capture_url(
         .as_ref()
         .is_some_and(|f| f.code == "ssrf-refused" || f.code == "invalid-url");
     if settings.media.enabled && !refused && (platform.is_some() || page_is_html) {
-        if platform.is_some() {
-            if let Err(why) = &media.ytdlp {
-                observer.notice(&format!(
-                    "{}: captured the page only; media needs yt-dlp ({why})",
-                    source.source
-                ));
-            }
+        if platform.is_some()
+            && let Err(why) = &media.ytdlp
+        {
+            observer.notice(&format!(
+                "{}: captured the page only; media needs yt-dlp ({why})",
+                source.source
+            ));
         }
         let failure = capture_media(
             &source.source,
@@ -788,11 +784,11 @@ pub fn read_source_list(text: &str) -> Result<Vec<CaptureSource>, CoreError> {
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let mut rows = reader.records();
+    let rows = reader.records();
     let mut out = Vec::new();
     let mut columns = (0usize, None, None);
     let mut first = true;
-    while let Some(row) = rows.next() {
+    for row in rows {
         let row = row.map_err(|e| CoreError::Usage(format!("source list: {e}")))?;
         if first {
             first = false;

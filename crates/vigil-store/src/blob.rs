@@ -410,6 +410,14 @@ fn syncfs(path: &Path) -> io::Result<()> {
     }
 }
 
+fn older_than_a_minute(path: &Path) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > 60)
+}
+
 fn remove_stale_sessions(tmp: &Path) {
     let Ok(entries) = fs::read_dir(tmp) else {
         return;
@@ -419,13 +427,15 @@ fn remove_stale_sessions(tmp: &Path) {
         let lock_path = dir.join("lock");
         let stale = match File::open(&lock_path) {
             Ok(lock) => lock.try_lock().is_ok(),
-            // A session dir without a lock file died before it finished starting.
-            Err(e) => e.kind() == io::ErrorKind::NotFound,
+            // No lock file: either its process died before it finished starting, or it is
+            // starting right now. Only an old one is stale.
+            Err(e) => e.kind() == io::ErrorKind::NotFound && older_than_a_minute(&dir),
         };
-        if stale && dir.is_dir() {
-            if let Err(e) = fs::remove_dir_all(&dir) {
-                tracing::warn!("could not remove stale temp dir {}: {e}", dir.display());
-            }
+        if stale
+            && dir.is_dir()
+            && let Err(e) = fs::remove_dir_all(&dir)
+        {
+            tracing::warn!("could not remove stale temp dir {}: {e}", dir.display());
         }
     }
 }

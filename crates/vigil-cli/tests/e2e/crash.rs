@@ -45,13 +45,13 @@ fn sigkill_during_capture_never_loses_committed_captures() {
         let reader = std::thread::spawn(move || {
             let mut got = Vec::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if v["event"] == "committed" {
-                        got.push((
-                            v["id"].as_i64().unwrap_or(-1),
-                            v["source"].as_str().unwrap_or("").to_owned(),
-                        ));
-                    }
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && v["event"] == "committed"
+                {
+                    got.push((
+                        v["id"].as_i64().unwrap_or(-1),
+                        v["source"].as_str().unwrap_or("").to_owned(),
+                    ));
                 }
             }
             got
