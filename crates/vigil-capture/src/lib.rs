@@ -7,11 +7,13 @@
 //! - [`social`]: recognising links to social platforms.
 //! - [`ytdlp`]: media, metadata, thumbnails and subtitles through yt-dlp.
 //! - [`proxy`]: the guard proxy through which external tools connect.
+//! - [`browser`]: screenshot and MHTML snapshot of a page in headless Chromium.
 //! - [`process`]: the one wrapper for external programs (time limits, bounded output).
 //!
 //! Every source writes into a [`vigil_store::StagedBlob`], so bytes are hashed as they flow
 //! and never held whole in memory. Publishing and cataloguing are `vigil-core`'s job.
 
+pub mod browser;
 pub mod files;
 pub mod http;
 pub mod netguard;

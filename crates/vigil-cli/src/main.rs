@@ -88,6 +88,9 @@ struct CaptureArgs {
     /// Do not run yt-dlp on social links and HTML pages (capture the page only).
     #[arg(long)]
     no_media: bool,
+    /// Do not take a screenshot and MHTML snapshot of pages in Chromium.
+    #[arg(long, env = "VIGIL_NO_BROWSER", value_parser = clap::builder::FalseyValueParser::new())]
+    no_browser: bool,
     /// Do not print a line per capture (the summary is still printed).
     #[arg(long, short)]
     quiet: bool,
@@ -116,7 +119,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,chromiumoxide=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -258,6 +261,7 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
     let collector = args.collector.clone().unwrap_or_else(whoami::username);
     let mut settings = CaptureSettings::from_config(&config, collector, net_policy(&args)?)?;
     settings.media.enabled = !args.no_media;
+    settings.media.browser = !args.no_browser;
     let blobs = store.blobs()?;
     let show_progress = !json && std::io::stderr().is_terminal();
     let observer = Arc::new(output::CaptureProgress::new(

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::mpsc;
+use vigil_capture::browser::{Chromium, SnapshotOptions};
 use vigil_capture::files::{self, WalkEntry};
 use vigil_capture::http::{self, HttpOptions};
 use vigil_capture::netguard::NetPolicy;
@@ -56,7 +57,8 @@ pub struct CaptureSettings {
     pub media: MediaSettings,
 }
 
-/// Whether and how media is fetched with yt-dlp.
+/// Whether and how page context is gathered beyond the HTTP body: media with yt-dlp, and a
+/// screenshot and MHTML snapshot of the page in Chromium.
 #[derive(Debug, Clone)]
 pub struct MediaSettings {
     /// Run yt-dlp on social links and HTML pages.
@@ -65,6 +67,12 @@ pub struct MediaSettings {
     pub yt_dlp: Option<PathBuf>,
     /// Time allowed for one yt-dlp run.
     pub timeout: Duration,
+    /// Take a screenshot and MHTML snapshot of social links and HTML pages.
+    pub browser: bool,
+    /// Configured Chromium path (else PATH).
+    pub chromium: Option<PathBuf>,
+    /// Time allowed for one page snapshot, browser start included.
+    pub browser_timeout: Duration,
 }
 
 /// A batch is committed when any limit is reached (or the run ends).
@@ -118,6 +126,9 @@ impl CaptureSettings {
                 enabled: true,
                 yt_dlp: config.tools.yt_dlp.clone(),
                 timeout: Duration::from_secs(c.media_timeout_secs),
+                browser: true,
+                chromium: config.tools.chromium.clone(),
+                browser_timeout: Duration::from_secs(c.browser_timeout_secs),
             },
         })
     }
@@ -232,11 +243,19 @@ pub async fn run(
         })
     };
     observer.planned(urls.len() as u64, 0);
-    let media = Arc::new(if urls.is_empty() || !settings.media.enabled {
-        MediaContext::disabled("media capture is off")
+    let media = Arc::new(if urls.is_empty() {
+        PageTools::disabled("no links in this run")
     } else {
-        MediaContext::prepare(settings).await
+        PageTools::prepare(settings).await
     });
+    if !urls.is_empty()
+        && settings.media.browser
+        && let Err(why) = &media.chromium
+    {
+        observer.notice(&format!(
+            "page screenshots and MHTML snapshots skipped: {why}"
+        ));
+    }
     let url_worker = {
         let media = media.clone();
         let tx = tx.clone();
@@ -536,48 +555,150 @@ fn capture_paths(
     skipped
 }
 
-/// yt-dlp and the guard proxy it must use, prepared once per run.
-struct MediaContext {
+/// yt-dlp, Chromium and the guard proxy both must use, prepared once per run.
+struct PageTools {
     ytdlp: Result<YtDlp, String>,
+    chromium: Result<Chromium, String>,
     proxy: Option<GuardProxy>,
     options: Option<MediaOptions>,
+    /// Browsers are heavy (hundreds of MB each): one snapshot at a time per run.
+    browser_slot: tokio::sync::Semaphore,
+    browser_timeout: Duration,
 }
 
-impl MediaContext {
+impl PageTools {
     fn disabled(why: &str) -> Self {
-        MediaContext {
+        PageTools {
             ytdlp: Err(why.to_owned()),
+            chromium: Err(why.to_owned()),
             proxy: None,
             options: None,
+            browser_slot: tokio::sync::Semaphore::new(1),
+            browser_timeout: Duration::ZERO,
         }
     }
 
     async fn prepare(settings: &CaptureSettings) -> Self {
-        let ytdlp = match YtDlp::locate(settings.media.yt_dlp.as_deref()).await {
-            Ok(y) => y,
-            Err(why) => return MediaContext::disabled(&why),
+        let m = &settings.media;
+        let ytdlp = if m.enabled {
+            YtDlp::locate(m.yt_dlp.as_deref()).await
+        } else {
+            Err("media capture is off (--no-media)".to_owned())
         };
+        let chromium = if m.browser {
+            Chromium::locate(m.chromium.as_deref())
+        } else {
+            Err("page snapshots are off (--no-browser)".to_owned())
+        };
+        if ytdlp.is_err() && chromium.is_err() {
+            return PageTools {
+                ytdlp,
+                chromium,
+                ..PageTools::disabled("")
+            };
+        }
         let proxy =
             match GuardProxy::start(settings.http.policy.clone(), settings.http.connect_timeout)
                 .await
             {
                 Ok(p) => p,
                 Err(e) => {
-                    return MediaContext::disabled(&format!(
-                        "could not start the guard proxy: {e}"
-                    ));
+                    return PageTools::disabled(&format!("could not start the guard proxy: {e}"));
                 }
             };
         let options = MediaOptions {
             max_bytes: settings.http.max_bytes,
-            timeout: settings.media.timeout,
+            timeout: m.timeout,
             socket_timeout: settings.http.read_timeout,
             proxy: proxy.url(),
         };
-        MediaContext {
-            ytdlp: Ok(ytdlp),
+        PageTools {
+            ytdlp,
+            chromium,
             proxy: Some(proxy),
             options: Some(options),
+            browser_slot: tokio::sync::Semaphore::new(1),
+            browser_timeout: m.browser_timeout,
+        }
+    }
+}
+
+/// Loads `url` in Chromium (through the guard proxy) and stages a full-page screenshot and
+/// an MHTML snapshot; records what happened in `details["browser"]`. A failed snapshot does
+/// not fail the capture: the HTTP body is the primary evidence, the snapshot is context.
+async fn capture_page_snapshot(
+    url: &str,
+    tools: &PageTools,
+    blobs: &BlobStore,
+    record: &mut CaptureRecord,
+    details: &mut serde_json::Value,
+    out: &mut Vec<(FinishedBlob, String, Option<String>)>,
+) {
+    let (chromium, proxy) = match (&tools.chromium, &tools.proxy) {
+        (Ok(c), Some(p)) => (c, p),
+        (Err(why), _) => {
+            details["browser"] = json!({ "tool": "chromium", "outcome": "not-run", "reason": why });
+            return;
+        }
+        (Ok(_), None) => return,
+    };
+    let Ok(_slot) = tools.browser_slot.acquire().await else {
+        return;
+    };
+    let profile = match blobs.scratch_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            details["browser"] = json!({ "tool": "chromium", "outcome": "failed", "reason": format!("no scratch directory: {e}") });
+            return;
+        }
+    };
+    let options = SnapshotOptions {
+        proxy: proxy.url(),
+        timeout: tools.browser_timeout,
+        viewport: (1280, 1024),
+    };
+    let result = chromium.snapshot(url, &profile, &options).await;
+    if let Err(e) = std::fs::remove_dir_all(&profile) {
+        tracing::warn!(
+            "could not remove browser profile {}: {e}",
+            profile.display()
+        );
+    }
+    match result {
+        Ok(snap) => {
+            record
+                .tools
+                .insert("chromium".to_owned(), snap.browser_version.clone());
+            record.method.push_str("+chromium");
+            let mut files = Vec::new();
+            for (bytes, role, name) in [
+                (&snap.screenshot_png, "screenshot", "screenshot.png"),
+                (&snap.mhtml, "mhtml", "page.mhtml"),
+            ] {
+                match stage_bytes(blobs, bytes, name) {
+                    Ok(blob) => {
+                        files.push(
+                            json!({ "name": name, "role": role, "sha256": blob.digest.to_hex() }),
+                        );
+                        out.push((blob, role.to_owned(), Some(name.to_owned())));
+                    }
+                    Err(e) => {
+                        files.push(json!({ "name": name, "role": role, "error": e.to_string() }))
+                    }
+                }
+            }
+            details["browser"] = json!({
+                "tool": "chromium",
+                "version": snap.browser_version,
+                "outcome": "captured",
+                "title": snap.title,
+                "final_url": snap.final_url,
+                "files": files,
+                "refused": proxy.refusals(),
+            });
+        }
+        Err(e) => {
+            details["browser"] = json!({ "tool": "chromium", "outcome": "failed", "reason": e.to_string(), "refused": proxy.refusals() });
         }
     }
 }
@@ -586,7 +707,7 @@ impl MediaContext {
 /// Returns an error message when the download failed.
 async fn capture_media(
     url: &str,
-    media: &MediaContext,
+    media: &PageTools,
     blobs: &BlobStore,
     record: &mut CaptureRecord,
     details: &mut serde_json::Value,
@@ -664,7 +785,7 @@ async fn capture_url(
     blobs: &BlobStore,
     run_id: &str,
     observer: &dyn CaptureObserver,
-    media: &MediaContext,
+    media: &PageTools,
 ) -> Prepared {
     let started = Instant::now();
     let mut record = base_record(&source.source, "url", "http", &settings.collector, run_id);
@@ -724,26 +845,39 @@ async fn capture_url(
         .failure
         .as_ref()
         .is_some_and(|f| f.code == "ssrf-refused" || f.code == "invalid-url");
-    if settings.media.enabled && !refused && (platform.is_some() || page_is_html) {
-        if platform.is_some()
-            && let Err(why) = &media.ytdlp
-        {
-            observer.notice(&format!(
-                "{}: captured the page only; media needs yt-dlp ({why})",
-                source.source
-            ));
+    if !refused && (platform.is_some() || page_is_html) {
+        if settings.media.enabled {
+            if platform.is_some()
+                && let Err(why) = &media.ytdlp
+            {
+                observer.notice(&format!(
+                    "{}: captured the page only; media needs yt-dlp ({why})",
+                    source.source
+                ));
+            }
+            let failure = capture_media(
+                &source.source,
+                media,
+                blobs,
+                &mut record,
+                &mut details,
+                &mut blobs_out,
+            )
+            .await;
+            if let (Some(why), Some(_), CaptureStatus::Ok) = (failure, platform, record.status) {
+                record = failed(record, "yt-dlp", why);
+            }
         }
-        let failure = capture_media(
-            &source.source,
-            media,
-            blobs,
-            &mut record,
-            &mut details,
-            &mut blobs_out,
-        )
-        .await;
-        if let (Some(why), Some(_), CaptureStatus::Ok) = (failure, platform, record.status) {
-            record = failed(record, "yt-dlp", why);
+        if settings.media.browser {
+            capture_page_snapshot(
+                &source.source,
+                media,
+                blobs,
+                &mut record,
+                &mut details,
+                &mut blobs_out,
+            )
+            .await;
         }
     }
     record.details = details;
@@ -759,19 +893,28 @@ fn stage_chains(
     out: &mut Vec<(FinishedBlob, String, Option<String>)>,
 ) {
     for pem in chains {
-        let staged = blobs.stage().and_then(|mut s| {
-            s.write_all(pem).map_err(|e| vigil_store::BlobError {
-                action: "write",
-                path: PathBuf::from("tls-chain.pem"),
-                source: e,
-            })?;
-            s.finish()
-        });
-        match staged {
+        match stage_bytes(blobs, pem, "tls-chain.pem") {
             Ok(b) => out.push((b, "tls-chain".to_owned(), Some("tls-chain.pem".to_owned()))),
             Err(e) => tracing::warn!("could not keep a TLS chain: {e}"),
         }
     }
+}
+
+/// Stages bytes already in memory (small artefacts: TLS chains, screenshots, snapshots).
+fn stage_bytes(
+    blobs: &BlobStore,
+    bytes: &[u8],
+    name: &str,
+) -> Result<FinishedBlob, vigil_store::BlobError> {
+    let mut staged = blobs.stage()?;
+    staged
+        .write_all(bytes)
+        .map_err(|e| vigil_store::BlobError {
+            action: "write",
+            path: PathBuf::from(name),
+            source: e,
+        })?;
+    staged.finish()
 }
 
 /// Reads a bulk list: CSV with a header naming `url` or `path` (or `source`), and optional

@@ -36,6 +36,8 @@ pub struct CaptureConfig {
     pub ca_file: Option<PathBuf>,
     /// Seconds allowed for one yt-dlp run (media download).
     pub media_timeout_secs: u64,
+    /// Seconds allowed for one page snapshot in Chromium (screenshot and MHTML).
+    pub browser_timeout_secs: u64,
 }
 
 impl Default for CaptureConfig {
@@ -53,6 +55,7 @@ impl Default for CaptureConfig {
             url_concurrency: 4,
             ca_file: None,
             media_timeout_secs: 1800,
+            browser_timeout_secs: 90,
         }
     }
 }
@@ -123,6 +126,8 @@ pub const CONFIG_TEMPLATE: &str = r#"# Vigil store settings. Every key is option
 # ca_file = "/etc/ssl/my-ca.pem"
 # Seconds allowed for one yt-dlp run (media download).
 # media_timeout_secs = 1800
+# Seconds allowed for one page snapshot in Chromium (screenshot and MHTML).
+# browser_timeout_secs = 90
 # user_agent = "Mozilla/5.0 (compatible; Vigil; evidence preservation)"
 
 [tools]

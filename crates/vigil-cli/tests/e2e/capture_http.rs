@@ -119,7 +119,10 @@ fn ytdlp_takes_the_video_embedded_in_a_page() {
     let id = events(&lines, "committed")[0]["id"].as_i64().expect("id");
     let (_, shown) = s.vigil_json(&["show", &id.to_string()]);
     let c = &shown[0];
-    assert_eq!(c["method"], "http+yt-dlp");
+    assert_eq!(
+        c["method"], "http+yt-dlp",
+        "the browser is off in this test"
+    );
     assert!(
         c["tools"]["yt-dlp"].as_str().is_some_and(|v| !v.is_empty()),
         "{c}"

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod browser;
 mod capture_files;
 mod capture_http;
 mod crash;

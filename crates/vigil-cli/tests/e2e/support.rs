@@ -28,6 +28,9 @@ impl TestStore {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
         c.arg("--store").arg(self.store());
         c.env_remove("VIGIL_TEST_TREAT_AS_PUBLIC");
+        // A browser per captured page would make every HTTP test slow; the browser tests
+        // in `browser.rs` turn it back on.
+        c.env("VIGIL_NO_BROWSER", "1");
         c
     }
 
