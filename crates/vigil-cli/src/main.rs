@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use vigil_capture::netguard::NetPolicy;
 use vigil_core::capture::{self, CaptureSettings, CaptureSource};
-use vigil_core::{Store, StoreOrigin, locate_store, verify};
+use vigil_core::{Store, StoreOrigin, locate_store, log, verify};
 use vigil_store::{CaptureFilter, CaptureStatus, Sha256Digest, parse_rfc3339};
 
 /// Vigil preserves evidence that circulates online: it captures files and links, stores every
@@ -34,8 +34,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a store (catalog, blob directory, settings). Harmless if one exists.
-    Init,
+    /// Create a store (catalog, blob directory, settings, log key). Harmless if one exists.
+    Init {
+        /// The transparency log's origin, the name third parties know it by
+        /// [default: HOSTNAME/vigil/RANDOM-ID].
+        #[arg(long, value_name = "ORIGIN")]
+        log_origin: Option<String>,
+    },
     /// Capture files, folders (recursively) and http(s) links.
     Capture(CaptureArgs),
     /// List captures, newest first.
@@ -45,11 +50,64 @@ enum Command {
         /// Capture number or item id.
         id: String,
     },
-    /// Re-hash every stored byte and check every catalog row; non-zero exit on any problem.
+    /// Re-hash every stored byte, check every catalog row and re-derive the transparency log;
+    /// non-zero exit on any problem.
     Verify {
-        /// Check only this many randomly chosen items (a quick check).
+        /// Check only this many randomly chosen items (a quick check; the log is still checked
+        /// in full).
         #[arg(long, value_name = "N")]
         sample: Option<u64>,
+    },
+    /// The transparency log: checkpoints, verifier key, consistency proofs, witnessing.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Write the receipt of a capture (C2SP tlog-proof): proof, offline, that it was logged.
+    Receipt {
+        /// Capture number.
+        capture: String,
+        /// Write it to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check a receipt offline, with only the log's verifier key; with --file, also that each
+    /// file is one of the capture's items. Needs no store.
+    VerifyReceipt {
+        /// The receipt (`vigil receipt` output); `-` for standard input.
+        receipt: PathBuf,
+        /// The log's verifier key (`vigil log vkey`), or a file holding it.
+        #[arg(long, value_name = "KEY")]
+        vkey: String,
+        /// A file that should be one of the capture's items (repeatable).
+        #[arg(long = "file", value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Sign a checkpoint over every capture not yet covered, then print the latest checkpoint.
+    Checkpoint,
+    /// Print the verifier key that third parties use to check checkpoints and receipts.
+    Vkey,
+    /// Print a proof that the latest checkpoint extends the tree of SIZE leaves (the body of a
+    /// C2SP tlog-witness add-checkpoint request).
+    Consistency {
+        /// Size of the older tree (from a checkpoint the other party kept).
+        #[arg(long, value_name = "SIZE")]
+        from: u64,
+    },
+    /// As a witness: check that the checkpoint in a consistency proof is signed by the log and
+    /// extends an older checkpoint you kept. Needs no store when --vkey is given.
+    Witness {
+        /// The older signed checkpoint you kept.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: PathBuf,
+        /// The proof (`vigil log consistency --from SIZE` output).
+        #[arg(long, value_name = "FILE")]
+        proof: PathBuf,
+        /// The log's verifier key, or a file holding it [default: this store's].
+        #[arg(long, value_name = "KEY")]
+        vkey: Option<String>,
     },
 }
 
@@ -146,16 +204,29 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let (dir, origin) = locate_store(cli.store.as_deref())?;
     match cli.command {
-        Command::Init => init(&dir, origin, cli.json).await,
+        Command::Init { log_origin } => init(&dir, origin, log_origin.as_deref(), cli.json).await,
         Command::Capture(args) => capture_cmd(&dir, args, cli.json).await,
         Command::List(args) => list(&dir, args, cli.json).await,
         Command::Show { id } => show(&dir, &id, cli.json).await,
         Command::Verify { sample } => verify_cmd(&dir, sample, cli.json).await,
+        Command::Log(cmd) => log_cmd(&dir, cmd, cli.json).await,
+        Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
+        Command::VerifyReceipt {
+            receipt,
+            vkey,
+            files,
+        } => verify_receipt_cmd(&receipt, &vkey, &files, cli.json),
     }
 }
 
-async fn init(dir: &std::path::Path, origin: StoreOrigin, json: bool) -> Result<ExitCode> {
-    let (store, created) = Store::init(dir).await?;
+async fn init(
+    dir: &std::path::Path,
+    origin: StoreOrigin,
+    log_origin: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let (mut store, created) = Store::init(dir, log_origin).await?;
+    let log = store.log()?;
     let l = &store.layout;
     if json {
         output::print_json(&serde_json::json!({
@@ -164,6 +235,9 @@ async fn init(dir: &std::path::Path, origin: StoreOrigin, json: bool) -> Result<
             "catalog": l.catalog(),
             "blobs": l.blobs(),
             "config": l.config(),
+            "log": l.log(),
+            "log_origin": log.origin(),
+            "vkey": log.vkey(),
         }));
     } else {
         let how = match origin {
@@ -179,6 +253,10 @@ async fn init(dir: &std::path::Path, origin: StoreOrigin, json: bool) -> Result<
         println!("  catalog   {}", l.catalog().display());
         println!("  blobs     {}", l.blobs().display());
         println!("  settings  {}", l.config().display());
+        println!("  log       {} (origin {})", l.log().display(), log.origin());
+        println!("  log key   {} (keep it private; back it up)", l.log_key().display());
+        println!("Verifier key (give it to whoever will check receipts):");
+        println!("  {}", log.vkey());
     }
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)
@@ -269,7 +347,16 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
         args.quiet,
         show_progress,
     ));
-    let summary = capture::run(&store.catalog, blobs, sources, &settings, observer.clone()).await;
+    let log = store.log()?;
+    let summary = capture::run(
+        &store.catalog,
+        blobs,
+        &log,
+        sources,
+        &settings,
+        observer.clone(),
+    )
+    .await;
     observer.finish();
     let summary = summary?;
     output::print_capture_summary(&summary, json);
@@ -370,7 +457,8 @@ async fn verify_cmd(dir: &std::path::Path, sample: Option<u64>, json: bool) -> R
     let mut store = Store::open(dir).await?;
     let blobs = store.blobs()?;
     let progress = output::VerifyProgress::new(!json && std::io::stderr().is_terminal());
-    let report = verify::verify(&store.catalog, &blobs, sample, &progress).await?;
+    let log = store.log()?;
+    let report = verify::verify(&store.catalog, &blobs, &log, sample, &progress).await?;
     progress.finish();
     if json {
         output::print_json(&report);
@@ -382,4 +470,144 @@ async fn verify_cmd(dir: &std::path::Path, sample: Option<u64>, json: bool) -> R
     } else {
         ExitCode::from(1)
     })
+}
+
+async fn log_cmd(dir: &std::path::Path, cmd: LogCommand, json: bool) -> Result<ExitCode> {
+    if let LogCommand::Witness {
+        checkpoint,
+        proof,
+        vkey,
+    } = &cmd
+    {
+        let vkey = match vkey {
+            Some(v) => read_vkey(v)?,
+            None => {
+                let mut store = Store::open(dir)
+                    .await
+                    .context("no --vkey given, so the store's own key is used")?;
+                store.log()?.vkey()
+            }
+        };
+        let old = read_input(checkpoint)?;
+        let proof = read_input(proof)?;
+        return Ok(match log::check_consistency(&old, &proof, &vkey) {
+            Ok(checked) => {
+                output::print_consistency(&checked, json);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                output::print_check_failure(e.code(), &e.to_string(), json);
+                ExitCode::from(1)
+            }
+        });
+    }
+    let mut store = Store::open(dir).await?;
+    let log = store.log()?;
+    match cmd {
+        LogCommand::Checkpoint => {
+            let checkpoint = log.publish(&store.catalog).await?;
+            if json {
+                output::print_json(&serde_json::json!({
+                    "origin": log.origin(),
+                    "tree_size": checkpoint.tree_size,
+                    "root": checkpoint.root.to_base64(),
+                    "signed_at": checkpoint.signed_at,
+                    "checkpoint": checkpoint.signed_note,
+                }));
+            } else {
+                print!("{}", checkpoint.signed_note);
+            }
+        }
+        LogCommand::Vkey => {
+            if json {
+                output::print_json(&serde_json::json!({ "origin": log.origin(), "vkey": log.vkey() }));
+            } else {
+                println!("{}", log.vkey());
+            }
+        }
+        LogCommand::Consistency { from } => {
+            print!("{}", log.consistency(&store.catalog, from).await?);
+        }
+        LogCommand::Witness { .. } => unreachable!("handled above"),
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn receipt_cmd(
+    dir: &std::path::Path,
+    capture: &str,
+    output: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let id: i64 = capture
+        .trim_start_matches('#')
+        .parse()
+        .with_context(|| format!("{capture:?} is not a capture number"))?;
+    let mut store = Store::open(dir).await?;
+    let log = store.log()?;
+    let receipt = log.receipt(&store.catalog, id).await?;
+    match output {
+        Some(path) => std::fs::write(&path, receipt)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{receipt}"),
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_receipt_cmd(
+    receipt: &std::path::Path,
+    vkey: &str,
+    files: &[PathBuf],
+    json: bool,
+) -> Result<ExitCode> {
+    let vkey = read_vkey(vkey)?;
+    let text = read_input(receipt)?;
+    let mut digests = Vec::new();
+    for f in files {
+        let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
+        let digest = Sha256Digest::of_reader(file)
+            .with_context(|| format!("reading {}", f.display()))?;
+        digests.push((f.display().to_string(), digest));
+    }
+    Ok(match log::check_receipt(&text, &vkey, &digests) {
+        Ok(checked) => {
+            output::print_checked_receipt(&checked, json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            output::print_check_failure(e.code(), &e.to_string(), json);
+            ExitCode::from(1)
+        }
+    })
+}
+
+/// A verifier key given inline, or the path of a file that holds one.
+fn read_vkey(given: &str) -> Result<String> {
+    let path = std::path::Path::new(given);
+    if !given.contains('+') || path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--vkey {given:?} is neither a verifier key nor a readable file"))?;
+        return Ok(text.trim().to_owned());
+    }
+    Ok(given.trim().to_owned())
+}
+
+/// Reads a file, or standard input for `-`, bounded: receipts and checkpoints are small.
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
+    const LIMIT: u64 = 16 << 20;
+    let mut buf = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().take(LIMIT + 1).read_to_end(&mut buf)?;
+    } else {
+        std::fs::File::open(path)
+            .with_context(|| format!("opening {}", path.display()))?
+            .take(LIMIT + 1)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+    }
+    if buf.len() as u64 > LIMIT {
+        bail!("{} is larger than {LIMIT} bytes", path.display());
+    }
+    Ok(buf)
 }

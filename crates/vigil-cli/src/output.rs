@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use vigil_core::capture::{CaptureObserver, CaptureSummary};
+use vigil_core::log::{CheckedConsistency, CheckedReceipt};
 use vigil_core::verify::{VerifyObserver, VerifyReport};
 use vigil_store::{CaptureStatus, ItemRecord, StoredCapture};
 
@@ -151,6 +152,10 @@ pub fn print_capture_summary(summary: &CaptureSummary, json: bool) {
         summary.failed.len(),
         summary.skipped.len(),
         human_bytes(summary.new_bytes)
+    );
+    println!(
+        "Transparency log: checkpoint signed over {} capture(s).",
+        summary.log_size
     );
     if !summary.failed.is_empty() {
         println!("Failed (recorded as failed captures):");
@@ -327,8 +332,22 @@ pub fn print_verify_report(r: &VerifyReport) {
             r.unreferenced_blobs.len()
         );
     }
+    if let Some(log) = &r.log {
+        println!(
+            "Transparency log: {} leaves re-derived from the catalog, {} signed checkpoint(s) checked (latest covers {}).",
+            log.leaves, log.checkpoints, log.signed_size
+        );
+        if log.unsigned > 0 {
+            println!(
+                "{} capture(s) not yet under a checkpoint (an interrupted run; `vigil log checkpoint` signs them).",
+                log.unsigned
+            );
+        }
+    }
     if r.is_clean() {
-        println!("OK: every stored byte matches its SHA-256 and every catalog row is consistent.");
+        println!(
+            "OK: every stored byte matches its SHA-256, every catalog row is consistent, and the log agrees with both."
+        );
     } else {
         println!("FAILED: {} problem(s) found.", r.problems.len());
     }
@@ -351,5 +370,50 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// A receipt that verified.
+pub fn print_checked_receipt(r: &CheckedReceipt, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        v["ok"] = true.into();
+        print_json(&v);
+        return;
+    }
+    println!(
+        "OK: capture #{} is leaf {} of log {}, under a checkpoint of {} leaves signed by its key.",
+        r.capture_id, r.index, r.origin, r.tree_size
+    );
+    println!("  source       {}", r.source);
+    println!("  captured at  {}", r.captured_at);
+    println!("  root         {}", r.root);
+    for f in &r.files {
+        println!("  file         {}  sha256 {}  ({} of the capture)", f.file, f.sha256, f.role);
+    }
+}
+
+/// A consistency proof that verified.
+pub fn print_consistency(c: &CheckedConsistency, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(c).unwrap_or_default();
+        v["ok"] = true.into();
+        print_json(&v);
+        return;
+    }
+    println!(
+        "OK: the checkpoint of {} leaves extends the one of {} leaves kept earlier (log {}).",
+        c.new_size, c.old_size, c.origin
+    );
+    println!("Keep the new checkpoint for the next check:");
+    print!("{}", c.new_checkpoint);
+}
+
+/// Why an offline check failed.
+pub fn print_check_failure(code: &str, message: &str, json: bool) {
+    if json {
+        print_json(&serde_json::json!({ "ok": false, "code": code, "error": message }));
+    } else {
+        println!("FAILED [{code}]: {message}");
     }
 }

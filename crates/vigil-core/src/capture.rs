@@ -3,8 +3,10 @@
 //! Producers (a file worker, and up to `url_concurrency` URL fetches) stage bytes into the
 //! blob store and send [`Prepared`] captures to one committer. The committer gathers them into
 //! batches and, per batch: (1) publishes every blob durably, (2) commits all catalog rows in
-//! one transaction, (3) reports each capture as committed. A crash before (2) loses only
-//! uncommitted work, leaving at most unreferenced blobs; nothing reported committed is lost.
+//! one transaction, their log leaves included, (3) reports each capture as committed, then
+//! (4) signs a new log checkpoint over them ([`crate::log::Log::publish`]). A crash before (2)
+//! loses only uncommitted work, leaving at most unreferenced blobs; nothing reported
+//! committed is lost; a crash before (4) is completed by the next publish.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -29,6 +31,7 @@ use vigil_store::{
 };
 
 use crate::config::Config;
+use crate::log::Log;
 use crate::{CoreError, VIGIL_VERSION};
 
 /// One source to capture, with the collector's note and tags.
@@ -184,6 +187,8 @@ pub struct CaptureSummary {
     pub skipped: Vec<SkippedEntry>,
     /// Bytes newly stored.
     pub new_bytes: u64,
+    /// Size of the transparency log after the run (its latest signed checkpoint).
+    pub log_size: u64,
 }
 
 /// A failed source in the summary.
@@ -219,6 +224,7 @@ struct Prepared {
 pub async fn run(
     catalog: &Catalog,
     blobs: Arc<BlobStore>,
+    log: &Log,
     sources: Vec<CaptureSource>,
     settings: &CaptureSettings,
     observer: Arc<dyn CaptureObserver>,
@@ -280,6 +286,7 @@ pub async fn run(
     let committed = commit_loop(
         catalog,
         &blobs,
+        log,
         rx,
         settings.batch,
         observer.as_ref(),
@@ -315,6 +322,7 @@ fn is_url(source: &str) -> bool {
 async fn commit_loop(
     catalog: &Catalog,
     blobs: &BlobStore,
+    log: &Log,
     mut rx: mpsc::Receiver<Prepared>,
     limits: BatchLimits,
     observer: &dyn CaptureObserver,
@@ -345,6 +353,8 @@ async fn commit_loop(
                 summary,
             )
             .await?;
+            let checkpoint = log.publish(catalog).await?;
+            summary.log_size = checkpoint.tree_size;
             batch_bytes = 0;
             oldest = None;
         }

@@ -3,12 +3,16 @@
 //! - [`Store`]: opens or creates a store (settings, blobs, catalog).
 //! - [`capture::run`]: captures sources into the store: stage → publish blobs → commit rows,
 //!   in batches, reporting each committed capture to a [`capture::CaptureObserver`].
+//! - [`log::Log`]: the transparency log: publishes signed checkpoints after each batch, issues
+//!   receipts and consistency proofs; [`log::check_receipt`] and [`log::check_consistency`]
+//!   are the offline checks a third party runs.
 //! - [`verify::verify`]: re-hashes every blob and checks every catalog row against them.
 //!
 //! Interfaces (`vigil-cli`, later the server) call these and hold no business rules.
 
 pub mod capture;
 pub mod config;
+pub mod log;
 mod store;
 pub mod verify;
 

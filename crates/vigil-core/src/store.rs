@@ -7,6 +7,7 @@ use vigil_store::{BlobStore, Catalog, StoreLayout, create_private_dir};
 
 use crate::CoreError;
 use crate::config::{CONFIG_TEMPLATE, Config};
+use crate::log::{Log, default_origin};
 
 /// Where the store directory came from, so `vigil init` can say so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +41,15 @@ pub struct Store {
     /// The catalog.
     pub catalog: Catalog,
     blobs: Option<Arc<BlobStore>>,
+    log: Option<Arc<Log>>,
 }
 
 impl Store {
-    /// Creates a store at `dir` (owner-only permissions). Returns `false` in the second
-    /// field when one already existed there, which is then left untouched.
-    pub async fn init(dir: &Path) -> Result<(Store, bool), CoreError> {
+    /// Creates a store at `dir` (owner-only permissions) with a new log key for `log_origin`
+    /// (default: this host and a random id), and signs the empty log's first checkpoint.
+    /// Returns `false` in the second field when one already existed there, which is then left
+    /// untouched.
+    pub async fn init(dir: &Path, log_origin: Option<&str>) -> Result<(Store, bool), CoreError> {
         let layout = StoreLayout::new(dir);
         if layout.exists() {
             return Ok((Store::open(dir).await?, false));
@@ -62,18 +66,23 @@ impl Store {
                 .map_err(|e| CoreError::Io { path, source: e })?;
         }
         BlobStore::open(&layout.blobs())?;
+        let origin = match log_origin {
+            Some(o) => o.to_owned(),
+            None => default_origin()?,
+        };
+        Log::create_key(&layout, &origin)?;
         let catalog = Catalog::open_sqlite(&layout.catalog(), true).await?;
         vigil_store::fsync_dir(dir)?;
         let config = Config::load(&layout.config())?;
-        Ok((
-            Store {
-                layout,
-                config,
-                catalog,
-                blobs: None,
-            },
-            true,
-        ))
+        let mut store = Store {
+            layout,
+            config,
+            catalog,
+            blobs: None,
+            log: None,
+        };
+        store.log()?.publish(&store.catalog).await?;
+        Ok((store, true))
     }
 
     /// Opens an existing store.
@@ -89,7 +98,20 @@ impl Store {
             config,
             catalog,
             blobs: None,
+            log: None,
         })
+    }
+
+    /// The transparency log, opened on first use.
+    pub fn log(&mut self) -> Result<Arc<Log>, CoreError> {
+        match &self.log {
+            Some(l) => Ok(l.clone()),
+            None => {
+                let l = Arc::new(Log::open(&self.layout)?);
+                self.log = Some(l.clone());
+                Ok(l)
+            }
+        }
     }
 
     /// The blob store, opened on first use (this starts a staging session).

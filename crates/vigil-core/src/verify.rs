@@ -11,6 +11,7 @@ use serde::Serialize;
 use vigil_store::{BlobStore, Catalog, ItemRecord, Sha256Digest, StreamHasher};
 
 use crate::CoreError;
+use crate::log::{Log, LogAudit};
 
 /// One thing wrong with the store. Each names exactly what is affected.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -75,6 +76,13 @@ pub enum Problem {
         /// Its path.
         path: String,
     },
+    /// The transparency log disagrees with the catalog, or with itself.
+    Log {
+        /// What is affected: a capture, a leaf, a checkpoint, a tile.
+        subject: String,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 impl std::fmt::Display for Problem {
@@ -131,6 +139,7 @@ impl std::fmt::Display for Problem {
             Problem::StrayFile { path } => {
                 write!(f, "STRAY     {path} is not where its name belongs")
             }
+            Problem::Log { subject, detail } => write!(f, "LOG       {subject}: {detail}"),
         }
     }
 }
@@ -148,6 +157,8 @@ pub struct VerifyReport {
     pub problems: Vec<Problem>,
     /// Intact blobs that no catalog row names (left by an interrupted capture).
     pub unreferenced_blobs: Vec<String>,
+    /// The transparency log, re-derived from the catalog (its problems are in `problems`).
+    pub log: Option<LogAudit>,
 }
 
 impl VerifyReport {
@@ -167,10 +178,12 @@ pub trait VerifyObserver: Send + Sync {
 
 impl VerifyObserver for crate::capture::Quiet {}
 
-/// Verifies the whole store, or a random sample of `sample` items.
+/// Verifies the whole store, or a random sample of `sample` items. The transparency log is
+/// always re-derived in full (it costs one pass over the catalog, not over the bytes).
 pub async fn verify(
     catalog: &Catalog,
     blobs: &BlobStore,
+    log: &Log,
     sample: Option<u64>,
     observer: &dyn VerifyObserver,
 ) -> Result<VerifyReport, CoreError> {
@@ -178,6 +191,9 @@ pub async fn verify(
         sampled: sample.is_some(),
         ..Default::default()
     };
+    let mut audit = log.audit(catalog).await?;
+    report.problems.append(&mut audit.problems);
+    report.log = Some(audit);
     if let Some(n) = sample {
         let keys = catalog.sample_item_keys(n as i64).await?;
         let (items, bad) = catalog.items_by_keys(&keys).await?;

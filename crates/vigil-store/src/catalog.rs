@@ -1,8 +1,9 @@
 //! The catalog: which items exist, which captures collected them, and how.
 //!
 //! SQLite (WAL, `synchronous=FULL`) through `sqlx`, so the same SQL layer can later serve
-//! PostgreSQL. Rows are only inserted; a capture and its item links are written in one
-//! transaction by [`Catalog::commit_captures`], after their blobs are durable.
+//! PostgreSQL. Rows are only inserted; a capture, its item links and its transparency-log leaf
+//! are written in one transaction by [`Catalog::commit_captures`], after their blobs are
+//! durable, so a capture exists exactly when its leaf does.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,7 +17,10 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use vigil_tlog::{Hash, leaf_hash};
+
 use crate::digest::Sha256Digest;
+use crate::leaf::encode_capture_leaf;
 
 /// Errors from the catalog database.
 #[derive(Debug, thiserror::Error)]
@@ -185,6 +189,34 @@ pub struct DanglingLink {
     pub sha256: String,
 }
 
+/// One leaf of the transparency log as the catalog holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLeaf {
+    /// Position in the tree.
+    pub index: u64,
+    /// The capture it records.
+    pub capture_id: i64,
+    /// The canonical capture record (see [`crate::encode_capture_leaf`]).
+    pub leaf: Vec<u8>,
+    /// Its RFC 9162 leaf hash.
+    pub leaf_hash: Hash,
+}
+
+/// A checkpoint the store signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Leaves in the tree it commits to.
+    pub tree_size: u64,
+    /// The tree's root.
+    pub root: Hash,
+    /// The signed note exactly as published.
+    pub signed_note: String,
+    /// When it was signed (RFC 3339, UTC).
+    pub signed_at: String,
+    /// An RFC 3161 time-stamp response over the signed note, when a TSA was used.
+    pub timestamp_token: Option<Vec<u8>>,
+}
+
 /// Handle to the catalog database.
 #[derive(Clone)]
 pub struct Catalog {
@@ -212,7 +244,9 @@ impl Catalog {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Catalog { pool })
+        let catalog = Catalog { pool };
+        catalog.backfill_log_leaves().await?;
+        Ok(catalog)
     }
 
     /// Closes the pool, checkpointing the WAL.
@@ -273,6 +307,7 @@ impl Catalog {
                 .execute(&mut *tx)
                 .await?;
             }
+            insert_leaf(&mut tx, id, c).await?;
             ids.push(id);
         }
         tx.commit().await?;
@@ -472,6 +507,161 @@ impl Catalog {
         Ok((items, bad))
     }
 
+    /// Gives every capture that has no log leaf one, in id order. Captures committed by this
+    /// version get theirs in the same transaction; this covers stores from before the log.
+    async fn backfill_log_leaves(&self) -> Result<(), CatalogError> {
+        let missing: Vec<i64> = sqlx::query_scalar(
+            "SELECT c.id FROM captures c LEFT JOIN log_leaves l ON l.capture_id = c.id
+             WHERE l.capture_id IS NULL ORDER BY c.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for chunk in missing.chunks(1000) {
+            let mut captures = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                if let Some(c) = self.capture(*id).await? {
+                    captures.push(c);
+                }
+            }
+            let mut tx = self.pool.begin().await?;
+            for c in &captures {
+                insert_leaf(&mut tx, c.id, &c.record).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Number of leaves in the log (committed captures).
+    pub async fn log_size(&self) -> Result<u64, CatalogError> {
+        let n: i64 = sqlx::query_scalar("SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaves")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    /// Leaves `from..` in index order, at most `limit`.
+    pub async fn log_leaves(&self, from: u64, limit: u64) -> Result<Vec<LogLeaf>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT leaf_index, capture_id, leaf, leaf_hash FROM log_leaves
+             WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
+        )
+        .bind(from as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(leaf_from_row).collect()
+    }
+
+    /// The leaf hashes of `from..to`, in order (for extending the tree).
+    pub async fn leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Hash>, CatalogError> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT leaf_index, leaf_hash FROM log_leaves
+             WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+        )
+        .bind(from as i64)
+        .bind(to as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (n, (index, hash)) in rows.into_iter().enumerate() {
+            let malformed = |problem: String| CatalogError::Malformed {
+                table: "log_leaves",
+                key: index.to_string(),
+                problem,
+            };
+            if index as u64 != from + n as u64 {
+                return Err(malformed(format!("expected leaf {}", from + n as u64)));
+            }
+            out.push(Hash::from_slice(&hash).map_err(|e| malformed(e.to_string()))?);
+        }
+        if (out.len() as u64) < to.saturating_sub(from) {
+            return Err(CatalogError::Malformed {
+                table: "log_leaves",
+                key: (from + out.len() as u64).to_string(),
+                problem: "leaf missing".into(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The leaf of one capture.
+    pub async fn log_leaf_of_capture(
+        &self,
+        capture_id: i64,
+    ) -> Result<Option<LogLeaf>, CatalogError> {
+        let row = sqlx::query(
+            "SELECT leaf_index, capture_id, leaf, leaf_hash FROM log_leaves WHERE capture_id = ?",
+        )
+        .bind(capture_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(leaf_from_row).transpose()
+    }
+
+    /// The newest signed checkpoint.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, CatalogError> {
+        let row = sqlx::query("SELECT * FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(checkpoint_from_row).transpose()
+    }
+
+    /// Every checkpoint ever signed, smallest tree first.
+    pub async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, CatalogError> {
+        let rows = sqlx::query("SELECT * FROM log_checkpoints ORDER BY tree_size")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(checkpoint_from_row).collect()
+    }
+
+    /// Records a signed checkpoint. Recording the same one again is a no-op; a different
+    /// one for a size already signed is refused (it would contradict the log).
+    pub async fn record_checkpoint(&self, c: &StoredCheckpoint) -> Result<(), CatalogError> {
+        sqlx::query(
+            "INSERT INTO log_checkpoints (tree_size, root_hash, signed_note, signed_at, timestamp_token)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING",
+        )
+        .bind(c.tree_size as i64)
+        .bind(c.root.0.to_vec())
+        .bind(&c.signed_note)
+        .bind(&c.signed_at)
+        .bind(&c.timestamp_token)
+        .execute(&self.pool)
+        .await?;
+        let stored: Vec<u8> =
+            sqlx::query_scalar("SELECT root_hash FROM log_checkpoints WHERE tree_size = ?")
+                .bind(c.tree_size as i64)
+                .fetch_one(&self.pool)
+                .await?;
+        if stored != c.root.0 {
+            return Err(CatalogError::Malformed {
+                table: "log_checkpoints",
+                key: c.tree_size.to_string(),
+                problem: "a checkpoint with another root is already recorded for this size".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Captures with ids in `after+1..`, in id order, at most `limit` (keyset paging).
+    pub async fn captures_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredCapture>, CatalogError> {
+        let rows = sqlx::query("SELECT * FROM captures WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.hydrate(row).await?);
+        }
+        Ok(out)
+    }
+
     async fn hydrate(&self, row: SqliteRow) -> Result<StoredCapture, CatalogError> {
         let id: i64 = row.try_get("id")?;
         let key = || id.to_string();
@@ -543,6 +733,58 @@ impl Catalog {
 fn to_json<T: Serialize>(value: &T) -> String {
     // Serialising maps of strings and string lists cannot fail.
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Appends the capture's leaf at the end of the log, inside the capture's own transaction
+/// (the capture row already written holds SQLite's write lock, so the index is ours).
+async fn insert_leaf(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    record: &CaptureRecord,
+) -> Result<(), CatalogError> {
+    let leaf = encode_capture_leaf(id, record);
+    let hash = leaf_hash(&leaf);
+    sqlx::query(
+        "INSERT INTO log_leaves (leaf_index, capture_id, leaf, leaf_hash)
+         VALUES ((SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaves), ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(leaf)
+    .bind(hash.0.to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn leaf_from_row(row: &SqliteRow) -> Result<LogLeaf, CatalogError> {
+    let index: i64 = row.try_get("leaf_index")?;
+    let hash: Vec<u8> = row.try_get("leaf_hash")?;
+    Ok(LogLeaf {
+        index: index as u64,
+        capture_id: row.try_get("capture_id")?,
+        leaf: row.try_get("leaf")?,
+        leaf_hash: Hash::from_slice(&hash).map_err(|e| CatalogError::Malformed {
+            table: "log_leaves",
+            key: index.to_string(),
+            problem: e.to_string(),
+        })?,
+    })
+}
+
+fn checkpoint_from_row(row: &SqliteRow) -> Result<StoredCheckpoint, CatalogError> {
+    let size: i64 = row.try_get("tree_size")?;
+    let root: Vec<u8> = row.try_get("root_hash")?;
+    Ok(StoredCheckpoint {
+        tree_size: size as u64,
+        root: Hash::from_slice(&root).map_err(|e| CatalogError::Malformed {
+            table: "log_checkpoints",
+            key: size.to_string(),
+            problem: e.to_string(),
+        })?,
+        signed_note: row.try_get("signed_note")?,
+        signed_at: row.try_get("signed_at")?,
+        timestamp_token: row.try_get("timestamp_token")?,
+    })
 }
 
 fn item_from_row(row: &SqliteRow) -> Result<ItemRecord, CatalogError> {

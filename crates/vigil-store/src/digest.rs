@@ -15,6 +15,20 @@ impl Sha256Digest {
         Sha256Digest(Sha256::digest(bytes).into())
     }
 
+    /// Hashes everything a reader yields, streaming (files of any size in bounded memory).
+    pub fn of_reader(mut reader: impl std::io::Read) -> std::io::Result<Self> {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return Ok(Sha256Digest(hasher.finalize().into())),
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The 64-character lowercase hex form used in paths, the catalog and receipts.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 ///   config.toml      settings (limits, external tools)
 ///   catalog.sqlite   the catalog (plus -wal and -shm while open)
 ///   blobs/           content-addressed bytes (see `BlobStore`)
+///   log/             transparency-log tiles and the latest checkpoint (see `LogDir`)
+///   log.key          the log's Ed25519 signing key (owner-only)
 /// ```
 #[derive(Debug, Clone)]
 pub struct StoreLayout {
@@ -41,6 +43,16 @@ impl StoreLayout {
     /// The blob directory.
     pub fn blobs(&self) -> PathBuf {
         self.root.join("blobs")
+    }
+
+    /// The transparency log's public files.
+    pub fn log(&self) -> PathBuf {
+        self.root.join("log")
+    }
+
+    /// The log's signing key (C2SP signed-note private key string).
+    pub fn log_key(&self) -> PathBuf {
+        self.root.join("log.key")
     }
 
     /// True when a store has been initialised here.

@@ -4,6 +4,8 @@
 //!   hashed ([`StagedBlob`]), then [`BlobStore::publish`]ed durably under `sha256/ab/cd/<hex>`.
 //! - [`Catalog`]: the SQL catalog of items ([`ItemRecord`]), captures ([`CaptureRecord`]) and
 //!   their links, written in one transaction after the blobs are durable.
+//! - [`encode_capture_leaf`]: the canonical record of a capture that the transparency log
+//!   commits to; [`LogDir`]: the log's tiles and published checkpoint on disk.
 //! - [`StoreLayout`]: where each part lives inside a store directory.
 //!
 //! The ordering rule that keeps a store consistent across crashes: publish blobs, *then*
@@ -26,6 +28,8 @@ mod blob;
 mod catalog;
 mod digest;
 mod layout;
+mod leaf;
+mod logdir;
 mod timestamp;
 
 pub use blob::{
@@ -34,8 +38,13 @@ pub use blob::{
 };
 pub use catalog::{
     CaptureFailure, CaptureFilter, CaptureItem, CaptureRecord, CaptureStatus, Catalog,
-    CatalogError, DanglingLink, ItemRecord, MalformedRow, StoredCapture, digest_hex,
+    CatalogError, DanglingLink, ItemRecord, LogLeaf, MalformedRow, StoredCapture,
+    StoredCheckpoint, digest_hex,
 };
 pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
 pub use layout::StoreLayout;
+pub use leaf::{
+    LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture, decode_capture_leaf, encode_capture_leaf,
+};
+pub use logdir::{LogDir, SequencerLock};
 pub use timestamp::{now_rfc3339, parse_rfc3339};

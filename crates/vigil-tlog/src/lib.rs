@@ -13,6 +13,7 @@
 //! - [`Signer`], [`Verifier`], [`Note`]: signed notes and their keys.
 //! - [`Checkpoint`], [`open_checkpoint`]: tree heads.
 //! - [`Receipt`], [`verify_receipt`]: the offline receipt.
+//! - [`CompactRange`]: roots at every size while leaves stream past (whole-log audits).
 //!
 //! The crate does no I/O, reads no clock and draws no randomness: storage hands tiles in
 //! through [`TileReader`] and takes the blobs [`build_tiles`] returns; keys come from seeds the
@@ -53,6 +54,7 @@
 #![deny(missing_docs)]
 
 mod checkpoint;
+mod compact;
 mod hash;
 mod note;
 mod proof;
@@ -60,6 +62,7 @@ mod receipt;
 mod tiles;
 
 pub use checkpoint::{Checkpoint, CheckpointError, open_checkpoint};
+pub use compact::CompactRange;
 pub use hash::{EMPTY_ROOT, HASH_SIZE, Hash, HashError, leaf_hash, node_hash};
 pub use note::{
     MAX_NOTE_SIZE, MAX_SIGNATURES, Note, NoteError, NoteSignature, SignatureKind, Signer,

@@ -1,0 +1,663 @@
+//! The transparency log: every committed capture is one leaf; after each capture batch the
+//! tree is extended and a new checkpoint signed. Receipts and consistency proofs come from
+//! here, and so do the offline checks a third party runs on them.
+//!
+//! # Sequencing, and what a crash leaves
+//! The leaf is written by the catalog in the capture's own transaction, so a capture exists
+//! exactly when its leaf does. Publishing the tree is a separate step, [`Log::publish`], run
+//! under the store's sequencer lock (one process at a time):
+//!
+//! 1. read the latest signed checkpoint (size `m`) and the number of leaves `n`;
+//! 2. build the tiles for leaves `m..n` from the catalog's leaf hashes and write them durably.
+//!    A crash here leaves extra tiles; tiles are named by their content's extent, so the
+//!    retry writes the same bytes;
+//! 3. check that the new tree extends the last signed one (a consistency proof from the
+//!    tiles, verified against the old root): a damaged tile can never lead to a checkpoint that
+//!    contradicts an earlier one;
+//! 4. sign the checkpoint for `n` and record it in the catalog. A crash before the record
+//!    leaves nothing anyone has seen; signing again gives the same bytes (Ed25519 is
+//!    deterministic);
+//! 5. publish it as `log/checkpoint` (atomic rename). A crash before this is repaired by the
+//!    next run, which finds the recorded checkpoint newer than the file;
+//! 6. remove partial tiles the new tree superseded.
+//!
+//! Every later checkpoint is therefore built on the leaves of every earlier one: the log never
+//! contradicts itself, and `vigil verify` re-derives it all from the catalog.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+use vigil_store::{
+    Catalog, LogDir, LoggedCapture, Sha256Digest, StoreLayout, StoredCheckpoint,
+    decode_capture_leaf, now_rfc3339,
+};
+use vigil_tlog::{
+    Checkpoint, CompactRange, Hash, Receipt, ReceiptError, Signer, Tile, TileCache, TileNodes,
+    TileReader, Verifier, Verifiers, build_tiles, consistency_proof, inclusion_proof,
+    open_checkpoint, partial_tiles, verify_consistency, verify_receipt_from_extra,
+};
+
+use crate::CoreError;
+use crate::verify::Problem;
+
+/// Leaves read from the catalog per step when extending or re-deriving the tree: a multiple
+/// of 256² so the two lowest tile levels are complete at every step boundary.
+const LEAVES_PER_STEP: u64 = 1 << 16;
+
+/// First line of a consistency proof file: the `add-checkpoint` body of C2SP tlog-witness.
+const OLD_SIZE_PREFIX: &str = "old ";
+
+/// A store's transparency log: its key, its tiles and its checkpoints.
+pub struct Log {
+    dir: LogDir,
+    signer: Signer,
+    cache: TileCache,
+}
+
+/// The default log origin for a new store: names this machine and a random store id, so two
+/// stores never share an origin.
+pub fn default_origin() -> Result<String, CoreError> {
+    let host: String = whoami::fallible::hostname()
+        .unwrap_or_else(|_| "localhost".to_owned())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+        .collect();
+    let mut id = [0u8; 8];
+    getrandom::fill(&mut id).map_err(|e| CoreError::Usage(format!("no randomness: {e}")))?;
+    let host = if host.is_empty() { "localhost".to_owned() } else { host.to_ascii_lowercase() };
+    Ok(format!("{host}/vigil/{}", hex::encode(id)))
+}
+
+impl Log {
+    /// Creates the log key (owner-only) unless the store has one. Returns whether it did.
+    pub fn create_key(layout: &StoreLayout, origin: &str) -> Result<bool, CoreError> {
+        let path = layout.log_key();
+        if path.exists() {
+            return Ok(false);
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| CoreError::Usage(format!("no randomness: {e}")))?;
+        let signer = Signer::from_seed(origin, &seed)
+            .map_err(|e| CoreError::Usage(format!("log origin {origin:?}: {e}")))?;
+        // Written to a private temp file, then linked into place: linking fails if another
+        // process created a key meanwhile, and that key wins (a store has one key).
+        let io = |path: PathBuf| move |source| CoreError::Io { path, source };
+        let temp = layout.root().join(format!(".log.key.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&temp);
+        {
+            let mut f = vigil_store::private_file(&temp).map_err(io(temp.clone()))?;
+            std::io::Write::write_all(&mut f, format!("{}\n", signer.to_skey()).as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(io(temp.clone()))?;
+        }
+        let linked = std::fs::hard_link(&temp, &path);
+        let _ = std::fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {
+                vigil_store::fsync_dir(layout.root())?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io(path)(e)),
+        }
+    }
+
+    /// Opens the log of a store, creating its key with a default origin when it has none
+    /// (stores made before the log existed).
+    pub fn open(layout: &StoreLayout) -> Result<Log, CoreError> {
+        if !layout.log_key().exists() {
+            Log::create_key(layout, &default_origin()?)?;
+        }
+        let path = layout.log_key();
+        let text = std::fs::read_to_string(&path).map_err(|source| CoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let signer = Signer::from_skey(text.trim()).map_err(|e| {
+            CoreError::Usage(format!("{}: not a log signing key: {e}", path.display()))
+        })?;
+        Ok(Log {
+            dir: LogDir::open(&layout.log())?,
+            signer,
+            cache: TileCache::new(64),
+        })
+    }
+
+    /// The log's origin line (also its key name).
+    pub fn origin(&self) -> &str {
+        self.signer.name()
+    }
+
+    /// The verifier key, in C2SP vkey form, that third parties use to check checkpoints.
+    pub fn vkey(&self) -> String {
+        self.signer.verifier().to_vkey()
+    }
+
+    /// Extends the tree to every committed leaf and signs a checkpoint for it (see the module
+    /// docs for the steps). Returns the latest checkpoint; when nothing is new, the current one.
+    pub async fn publish(&self, catalog: &Catalog) -> Result<StoredCheckpoint, CoreError> {
+        let _lock = tokio::task::block_in_place(|| self.dir.lock())?;
+        self.publish_locked(catalog).await
+    }
+
+    async fn publish_locked(&self, catalog: &Catalog) -> Result<StoredCheckpoint, CoreError> {
+        let latest = catalog.latest_checkpoint().await?;
+        let size = catalog.log_size().await?;
+        if let Some(c) = &latest
+            && c.tree_size == size
+        {
+            if self.dir.read_checkpoint()?.as_deref() != Some(c.signed_note.as_str()) {
+                self.dir.write_checkpoint(&c.signed_note)?;
+            }
+            return Ok(c.clone());
+        }
+        let old_size = latest.as_ref().map_or(0, |c| c.tree_size);
+        if old_size > size {
+            return Err(log_damaged(format!(
+                "a checkpoint for {old_size} leaves is recorded but the catalog holds {size}"
+            )));
+        }
+        let mut root = vigil_tlog::EMPTY_ROOT;
+        let mut cur = old_size;
+        let mut passed = vec![old_size];
+        while cur < size || size == 0 {
+            let end = (cur + LEAVES_PER_STEP).min(size);
+            let hashes = catalog.leaf_hashes(cur, end).await?;
+            let update = tokio::task::block_in_place(|| -> Result<_, CoreError> {
+                let update = build_tiles(cur, &hashes, &self.dir).map_err(tile_error)?;
+                self.dir.write_tiles(&update.tiles)?;
+                Ok(update)
+            })?;
+            root = update.root;
+            cur = end;
+            passed.push(cur);
+            if size == 0 {
+                break;
+            }
+        }
+        if let Some(old) = &latest {
+            self.check_extends(old, size, &root)?;
+        }
+        let checkpoint = Checkpoint::new(self.origin(), size, root)
+            .map_err(|e| CoreError::Usage(format!("checkpoint: {e}")))?;
+        let signed_note = checkpoint
+            .sign(&[&self.signer])
+            .map_err(|e| CoreError::Usage(format!("signing the checkpoint: {e}")))?;
+        let stored = StoredCheckpoint {
+            tree_size: size,
+            root,
+            signed_note,
+            signed_at: now_rfc3339(),
+            timestamp_token: None,
+        };
+        catalog.record_checkpoint(&stored).await?;
+        self.dir.write_checkpoint(&stored.signed_note)?;
+        let keep: HashSet<Tile> = partial_tiles(size).into_iter().collect();
+        let superseded: Vec<Tile> = passed
+            .iter()
+            .flat_map(|s| partial_tiles(*s))
+            .filter(|t| !keep.contains(t))
+            .collect();
+        self.dir.remove_tiles(&superseded);
+        Ok(stored)
+    }
+
+    /// Refuses to sign a tree that does not extend the last signed one.
+    fn check_extends(&self, old: &StoredCheckpoint, size: u64, root: &Hash) -> Result<(), CoreError> {
+        if old.tree_size == 0 {
+            return Ok(());
+        }
+        let nodes = TileNodes::new(&self.dir, size);
+        let proof = consistency_proof(old.tree_size, size, &nodes)
+            .map_err(|e| log_damaged(format!("tiles cannot prove consistency: {e}")))?;
+        verify_consistency(old.tree_size, size, &old.root, root, &proof).map_err(|e| {
+            log_damaged(format!(
+                "the tree of {size} leaves does not extend the signed tree of {} leaves: {e}",
+                old.tree_size
+            ))
+        })
+    }
+
+    /// A C2SP tlog-proof receipt for one capture, against the latest checkpoint (published
+    /// first if the capture is newer). Its `extra` line is the capture's exact leaf bytes.
+    pub async fn receipt(&self, catalog: &Catalog, capture_id: i64) -> Result<String, CoreError> {
+        let leaf = catalog
+            .log_leaf_of_capture(capture_id)
+            .await?
+            .ok_or_else(|| CoreError::Usage(format!("no capture #{capture_id}")))?;
+        let _lock = tokio::task::block_in_place(|| self.dir.lock())?;
+        let checkpoint = self.publish_locked(catalog).await?;
+        let nodes = TileNodes::new(&self.dir, checkpoint.tree_size).with_cache(&self.cache);
+        let proof = tokio::task::block_in_place(|| {
+            inclusion_proof(leaf.index, checkpoint.tree_size, &nodes)
+        })
+        .map_err(|e| log_damaged(format!("inclusion proof for leaf {}: {e}", leaf.index)))?;
+        Ok(Receipt {
+            extra: Some(leaf.leaf),
+            index: leaf.index,
+            proof,
+            checkpoint: checkpoint.signed_note,
+        }
+        .to_text())
+    }
+
+    /// A consistency proof from tree size `from` to the latest checkpoint, as the body of a
+    /// C2SP tlog-witness `add-checkpoint` request: `old N`, the proof hashes, a blank line,
+    /// the signed checkpoint.
+    pub async fn consistency(&self, catalog: &Catalog, from: u64) -> Result<String, CoreError> {
+        let _lock = tokio::task::block_in_place(|| self.dir.lock())?;
+        let checkpoint = self.publish_locked(catalog).await?;
+        let size = checkpoint.tree_size;
+        if from > size {
+            return Err(CoreError::Usage(format!(
+                "the log has {size} leaves; there is no tree of {from} to prove consistency from"
+            )));
+        }
+        let proof = if from == 0 || from == size {
+            Vec::new()
+        } else {
+            let nodes = TileNodes::new(&self.dir, size).with_cache(&self.cache);
+            tokio::task::block_in_place(|| consistency_proof(from, size, &nodes))
+                .map_err(|e| log_damaged(format!("consistency proof: {e}")))?
+        };
+        let mut out = format!("{OLD_SIZE_PREFIX}{from}\n");
+        for h in proof {
+            out.push_str(&h.to_base64());
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(&checkpoint.signed_note);
+        Ok(out)
+    }
+
+    /// Re-derives the whole log from the catalog and compares: each leaf with its capture row,
+    /// every signed checkpoint (signature and root), the tiles, and the published file.
+    pub async fn audit(&self, catalog: &Catalog) -> Result<LogAudit, CoreError> {
+        let mut audit = LogAudit::default();
+        let verifiers: Verifiers = self.signer.verifier().into();
+        let checkpoints = catalog.checkpoints().await?;
+        for c in &checkpoints {
+            match open_checkpoint(c.signed_note.as_bytes(), self.origin(), &verifiers) {
+                Ok((parsed, _)) if parsed.size() != c.tree_size || parsed.root() != &c.root => {
+                    audit.problem(
+                        format!("checkpoint {}", c.tree_size),
+                        "the signed note and the recorded size or root differ".into(),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => audit.problem(
+                    format!("checkpoint {}", c.tree_size),
+                    format!("does not verify with the log key: {e}"),
+                ),
+            }
+        }
+        let latest = checkpoints.last();
+        let signed_size = latest.map_or(0, |c| c.tree_size);
+        let size = catalog.log_size().await?;
+        audit.leaves = size;
+        audit.checkpoints = checkpoints.len() as u64;
+        audit.signed_size = signed_size;
+        let captures = catalog.capture_count().await?.max(0) as u64;
+        if captures != size {
+            audit.problem(
+                "log".into(),
+                format!("{captures} captures but {size} leaves: every capture must have one"),
+            );
+        }
+        let mut wanted = checkpoints.iter().peekable();
+        let mut range = CompactRange::new();
+        let mut tiles: HashMap<Tile, Vec<u8>> = HashMap::new();
+        while let Some(c) = wanted.next_if(|c| c.tree_size == 0) {
+            if c.root != range.root() {
+                audit.problem("checkpoint 0".into(), "the empty tree has another root".into());
+            }
+        }
+        while range.size() < size {
+            let from = range.size();
+            let page = catalog.log_leaves(from, LEAVES_PER_STEP).await?;
+            let mut signed_hashes = Vec::with_capacity(page.len());
+            for leaf in &page {
+                if leaf.index != range.size() {
+                    break;
+                }
+                self.audit_leaf(catalog, leaf, &mut audit).await;
+                range.append(leaf.leaf_hash);
+                if range.size() <= signed_size {
+                    signed_hashes.push(leaf.leaf_hash);
+                }
+                while let Some(c) = wanted.next_if(|c| c.tree_size == range.size()) {
+                    if range.root() != c.root {
+                        audit.problem(
+                            format!("checkpoint {}", c.tree_size),
+                            "its root is not the root of the catalog's leaves: the log was rewritten"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            // Tiles are compared for the signed tree only: later leaves are not yet published.
+            if !signed_hashes.is_empty() {
+                self.audit_tiles(from, &signed_hashes, &mut tiles, &mut audit);
+            }
+            if range.size() == from || range.size() < from + page.len() as u64 {
+                audit.problem(
+                    format!("leaf {}", range.size()),
+                    "missing from the catalog".into(),
+                );
+                break;
+            }
+        }
+        for c in wanted {
+            audit.problem(
+                format!("checkpoint {}", c.tree_size),
+                format!("signed for {} leaves, but the catalog holds {size}", c.tree_size),
+            );
+        }
+        for tile in partial_tiles(signed_size) {
+            let expected = tiles.get(&tile).cloned();
+            self.compare_tile(&tile, expected.as_deref(), &mut audit);
+        }
+        audit.unsigned = size.saturating_sub(signed_size);
+        match (self.dir.read_checkpoint()?, latest) {
+            (Some(published), Some(l)) if published != l.signed_note => audit.problem(
+                "log/checkpoint".into(),
+                "differs from the latest checkpoint recorded in the catalog".into(),
+            ),
+            (None, Some(_)) => audit.problem("log/checkpoint".into(), "missing".into()),
+            _ => {}
+        }
+        Ok(audit)
+    }
+
+    /// One leaf against its hash and against the capture row it records.
+    async fn audit_leaf(&self, catalog: &Catalog, leaf: &vigil_store::LogLeaf, audit: &mut LogAudit) {
+        if vigil_tlog::leaf_hash(&leaf.leaf) != leaf.leaf_hash {
+            audit.problem(
+                format!("leaf {}", leaf.index),
+                "its stored hash is not the hash of its bytes".into(),
+            );
+        }
+        match catalog.capture(leaf.capture_id).await {
+            Ok(Some(c)) => {
+                if vigil_store::encode_capture_leaf(c.id, &c.record) != leaf.leaf {
+                    audit.problem(
+                        format!("capture #{}", c.id),
+                        format!(
+                            "the catalog row differs from the record logged as leaf {}",
+                            leaf.index
+                        ),
+                    );
+                }
+            }
+            Ok(None) => audit.problem(
+                format!("leaf {}", leaf.index),
+                format!("names capture #{}, which does not exist", leaf.capture_id),
+            ),
+            Err(e) => audit.problem(format!("capture #{}", leaf.capture_id), e.to_string()),
+        }
+    }
+
+    /// Rebuilds the tiles for `start..start+hashes.len()` in memory and compares full ones
+    /// with the files; keeps partial ones for the next step and the final comparison.
+    fn audit_tiles(
+        &self,
+        start: u64,
+        hashes: &[Hash],
+        tiles: &mut HashMap<Tile, Vec<u8>>,
+        audit: &mut LogAudit,
+    ) {
+        let update = match build_tiles(start, hashes, &*tiles) {
+            Ok(u) => u,
+            Err(e) => {
+                audit.problem("tiles".into(), format!("cannot rebuild: {e}"));
+                return;
+            }
+        };
+        let end = update.tree_size;
+        for (tile, bytes) in update.tiles {
+            if tile.is_full() {
+                self.compare_tile(&tile, Some(&bytes), audit);
+            } else {
+                tiles.insert(tile, bytes);
+            }
+        }
+        let live: HashSet<Tile> = partial_tiles(end).into_iter().collect();
+        tiles.retain(|t, _| live.contains(t));
+    }
+
+    fn compare_tile(&self, tile: &Tile, expected: Option<&[u8]>, audit: &mut LogAudit) {
+        let subject = format!("log/{}", tile.path());
+        match (self.dir.read_tile(tile), expected) {
+            (Ok(found), Some(want)) if found == want => {}
+            (Ok(_), Some(_)) => audit.problem(subject, "differs from the tree the catalog's leaves make".into()),
+            (Err(e), _) => audit.problem(subject, e.to_string()),
+            (Ok(_), None) => audit.problem(subject, "cannot be re-derived".into()),
+        }
+    }
+}
+
+fn tile_error(e: vigil_tlog::TileError) -> CoreError {
+    log_damaged(format!("tiles: {e}"))
+}
+
+fn log_damaged(detail: String) -> CoreError {
+    CoreError::Usage(format!(
+        "the transparency log cannot be extended: {detail} (run `vigil verify` for a full report)"
+    ))
+}
+
+/// What [`Log::audit`] found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LogAudit {
+    /// Leaves in the catalog.
+    pub leaves: u64,
+    /// Checkpoints recorded.
+    pub checkpoints: u64,
+    /// Size of the latest signed checkpoint.
+    pub signed_size: u64,
+    /// Leaves not yet covered by a checkpoint (the next publish signs them).
+    pub unsigned: u64,
+    /// Everything wrong.
+    pub problems: Vec<Problem>,
+}
+
+impl LogAudit {
+    fn problem(&mut self, subject: String, detail: String) {
+        self.problems.push(Problem::Log { subject, detail });
+    }
+}
+
+/// Why an offline check failed, with a stable code for scripts.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The verifier key given is not a valid vkey.
+    #[error("the verifier key is not valid: {0}")]
+    BadKey(String),
+    /// A file, or the proof, is not well formed.
+    #[error("{0}")]
+    Malformed(String),
+    /// The receipt or checkpoint did not verify.
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
+    /// A file given is not one of the capture's items.
+    #[error("{file}: SHA-256 {sha256} is not among the items of capture #{capture_id} in this receipt")]
+    FileNotInCapture {
+        /// The file as given.
+        file: String,
+        /// Its digest.
+        sha256: String,
+        /// The capture.
+        capture_id: i64,
+    },
+    /// The new checkpoint does not extend the old one.
+    #[error("inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl CheckError {
+    /// A stable code: `bad-key`, `malformed`, `file-not-in-capture`, `inconsistent`, or the
+    /// receipt's own code (`bad-signature`, `unknown-key`, `origin-mismatch`, `proof-invalid`…).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CheckError::BadKey(_) => "bad-key",
+            CheckError::Malformed(_) => "malformed",
+            CheckError::Receipt(e) => e.code(),
+            CheckError::FileNotInCapture { .. } => "file-not-in-capture",
+            CheckError::Inconsistent(_) => "inconsistent",
+        }
+    }
+}
+
+/// A receipt that verified.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedReceipt {
+    /// The log.
+    pub origin: String,
+    /// The signed tree size.
+    pub tree_size: u64,
+    /// The root it commits to (base64).
+    pub root: String,
+    /// The leaf index.
+    pub index: u64,
+    /// The capture as logged.
+    pub capture_id: i64,
+    /// Its source.
+    pub source: String,
+    /// When it was captured.
+    pub captured_at: String,
+    /// The files checked, each with its digest and its role in the capture.
+    pub files: Vec<CheckedFile>,
+    /// The full record as logged.
+    pub record: serde_json::Value,
+}
+
+/// A file matched against a receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedFile {
+    /// As given.
+    pub file: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Its role in the capture.
+    pub role: String,
+}
+
+fn verifiers_of(vkey: &str) -> Result<(Verifiers, String), CheckError> {
+    let v = Verifier::from_vkey(vkey.trim()).map_err(|e| CheckError::BadKey(e.to_string()))?;
+    let origin = v.name().to_owned();
+    Ok((v.into(), origin))
+}
+
+/// Checks a receipt offline with nothing but the log's verifier key: the capture record in
+/// it is canonical, included in the tree of a checkpoint signed by that key, and lists each
+/// of `files` (name, digest) among its items.
+pub fn check_receipt(
+    receipt: &[u8],
+    vkey: &str,
+    files: &[(String, Sha256Digest)],
+) -> Result<CheckedReceipt, CheckError> {
+    let (verifiers, origin) = verifiers_of(vkey)?;
+    let verified = verify_receipt_from_extra(receipt, &origin, &verifiers, |leaf| {
+        decode_capture_leaf(leaf).is_ok()
+    })?;
+    let leaf = verified
+        .extra
+        .as_deref()
+        .ok_or_else(|| CheckError::Malformed("the receipt has no capture record".into()))?;
+    let logged: LoggedCapture =
+        decode_capture_leaf(leaf).map_err(|e| CheckError::Malformed(e.to_string()))?;
+    let mut checked = Vec::new();
+    for (file, digest) in files {
+        let item = logged
+            .items
+            .iter()
+            .find(|i| &i.sha256 == digest)
+            .ok_or_else(|| CheckError::FileNotInCapture {
+                file: file.clone(),
+                sha256: digest.to_hex(),
+                capture_id: logged.capture_id,
+            })?;
+        checked.push(CheckedFile {
+            file: file.clone(),
+            sha256: digest.to_hex(),
+            role: item.role.clone(),
+        });
+    }
+    Ok(CheckedReceipt {
+        origin,
+        tree_size: verified.checkpoint.size(),
+        root: verified.checkpoint.root().to_base64(),
+        index: verified.index,
+        capture_id: logged.capture_id,
+        source: logged.source,
+        captured_at: logged.captured_at,
+        files: checked,
+        record: logged.record,
+    })
+}
+
+/// What a witness established: the new checkpoint extends the old one.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedConsistency {
+    /// The log.
+    pub origin: String,
+    /// The old tree size.
+    pub old_size: u64,
+    /// The new tree size.
+    pub new_size: u64,
+    /// The new checkpoint, verified.
+    pub new_checkpoint: String,
+}
+
+/// Checks offline that the checkpoint in `proof` (a [`Log::consistency`] output) is signed by
+/// `vkey` and extends `old_checkpoint`, a checkpoint the witness kept from earlier.
+pub fn check_consistency(
+    old_checkpoint: &[u8],
+    proof: &[u8],
+    vkey: &str,
+) -> Result<CheckedConsistency, CheckError> {
+    let (verifiers, origin) = verifiers_of(vkey)?;
+    let (old, _) = open_checkpoint(old_checkpoint, &origin, &verifiers)
+        .map_err(|e| CheckError::Receipt(e.into()))?;
+    let text = std::str::from_utf8(proof)
+        .map_err(|_| CheckError::Malformed("the proof is not UTF-8".into()))?;
+    let (head, note) = text
+        .split_once("\n\n")
+        .ok_or_else(|| CheckError::Malformed("the proof has no blank line before its checkpoint".into()))?;
+    let mut lines = head.split('\n');
+    let old_size: u64 = lines
+        .next()
+        .and_then(|l| l.strip_prefix(OLD_SIZE_PREFIX))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| CheckError::Malformed("the proof does not start with `old <size>`".into()))?;
+    let hashes = lines
+        .map(|l| Hash::from_base64(l).map_err(|e| CheckError::Malformed(format!("proof hash: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (new, _) = open_checkpoint(note.as_bytes(), &origin, &verifiers)
+        .map_err(|e| CheckError::Receipt(e.into()))?;
+    if old_size != old.size() {
+        return Err(CheckError::Inconsistent(format!(
+            "the proof starts from {old_size} leaves, the old checkpoint has {}",
+            old.size()
+        )));
+    }
+    if old.size() > new.size() {
+        return Err(CheckError::Inconsistent(format!(
+            "the new checkpoint ({} leaves) is smaller than the old one ({})",
+            new.size(),
+            old.size()
+        )));
+    }
+    if old.size() > 0 {
+        verify_consistency(old.size(), new.size(), old.root(), new.root(), &hashes).map_err(
+            |e| CheckError::Inconsistent(format!("the log was rewritten, or the proof is wrong: {e}")),
+        )?;
+    }
+    Ok(CheckedConsistency {
+        origin,
+        old_size: old.size(),
+        new_size: new.size(),
+        new_checkpoint: note.to_owned(),
+    })
+}
