@@ -253,8 +253,15 @@ async fn init(
         println!("  catalog   {}", l.catalog().display());
         println!("  blobs     {}", l.blobs().display());
         println!("  settings  {}", l.config().display());
-        println!("  log       {} (origin {})", l.log().display(), log.origin());
-        println!("  log key   {} (keep it private; back it up)", l.log_key().display());
+        println!(
+            "  log       {} (origin {})",
+            l.log().display(),
+            log.origin()
+        );
+        println!(
+            "  log key   {} (keep it private; back it up)",
+            l.log_key().display()
+        );
         println!("Verifier key (give it to whoever will check receipts):");
         println!("  {}", log.vkey());
     }
@@ -520,7 +527,9 @@ async fn log_cmd(dir: &std::path::Path, cmd: LogCommand, json: bool) -> Result<E
         }
         LogCommand::Vkey => {
             if json {
-                output::print_json(&serde_json::json!({ "origin": log.origin(), "vkey": log.vkey() }));
+                output::print_json(
+                    &serde_json::json!({ "origin": log.origin(), "vkey": log.vkey() }),
+                );
             } else {
                 println!("{}", log.vkey());
             }
@@ -547,8 +556,9 @@ async fn receipt_cmd(
     let log = store.log()?;
     let receipt = log.receipt(&store.catalog, id).await?;
     match output {
-        Some(path) => std::fs::write(&path, receipt)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(&path, receipt).with_context(|| format!("writing {}", path.display()))?
+        }
         None => print!("{receipt}"),
     }
     store.catalog.close().await;
@@ -566,8 +576,8 @@ fn verify_receipt_cmd(
     let mut digests = Vec::new();
     for f in files {
         let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
-        let digest = Sha256Digest::of_reader(file)
-            .with_context(|| format!("reading {}", f.display()))?;
+        let digest =
+            Sha256Digest::of_reader(file).with_context(|| format!("reading {}", f.display()))?;
         digests.push((f.display().to_string(), digest));
     }
     Ok(match log::check_receipt(&text, &vkey, &digests) {
@@ -586,8 +596,9 @@ fn verify_receipt_cmd(
 fn read_vkey(given: &str) -> Result<String> {
     let path = std::path::Path::new(given);
     if !given.contains('+') || path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("--vkey {given:?} is neither a verifier key nor a readable file"))?;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!("--vkey {given:?} is neither a verifier key nor a readable file")
+        })?;
         return Ok(text.trim().to_owned());
     }
     Ok(given.trim().to_owned())

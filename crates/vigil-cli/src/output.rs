@@ -389,7 +389,10 @@ pub fn print_checked_receipt(r: &CheckedReceipt, json: bool) {
     println!("  captured at  {}", r.captured_at);
     println!("  root         {}", r.root);
     for f in &r.files {
-        println!("  file         {}  sha256 {}  ({} of the capture)", f.file, f.sha256, f.role);
+        println!(
+            "  file         {}  sha256 {}  ({} of the capture)",
+            f.file, f.sha256, f.role
+        );
     }
 }
 

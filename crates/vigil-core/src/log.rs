@@ -65,7 +65,11 @@ pub fn default_origin() -> Result<String, CoreError> {
         .collect();
     let mut id = [0u8; 8];
     getrandom::fill(&mut id).map_err(|e| CoreError::Usage(format!("no randomness: {e}")))?;
-    let host = if host.is_empty() { "localhost".to_owned() } else { host.to_ascii_lowercase() };
+    let host = if host.is_empty() {
+        "localhost".to_owned()
+    } else {
+        host.to_ascii_lowercase()
+    };
     Ok(format!("{host}/vigil/{}", hex::encode(id)))
 }
 
@@ -83,7 +87,9 @@ impl Log {
         // Written to a private temp file, then linked into place: linking fails if another
         // process created a key meanwhile, and that key wins (a store has one key).
         let io = |path: PathBuf| move |source| CoreError::Io { path, source };
-        let temp = layout.root().join(format!(".log.key.{}.tmp", std::process::id()));
+        let temp = layout
+            .root()
+            .join(format!(".log.key.{}.tmp", std::process::id()));
         let _ = std::fs::remove_file(&temp);
         {
             let mut f = vigil_store::private_file(&temp).map_err(io(temp.clone()))?;
@@ -204,7 +210,12 @@ impl Log {
     }
 
     /// Refuses to sign a tree that does not extend the last signed one.
-    fn check_extends(&self, old: &StoredCheckpoint, size: u64, root: &Hash) -> Result<(), CoreError> {
+    fn check_extends(
+        &self,
+        old: &StoredCheckpoint,
+        size: u64,
+        root: &Hash,
+    ) -> Result<(), CoreError> {
         if old.tree_size == 0 {
             return Ok(());
         }
@@ -310,7 +321,10 @@ impl Log {
         let mut tiles: HashMap<Tile, Vec<u8>> = HashMap::new();
         while let Some(c) = wanted.next_if(|c| c.tree_size == 0) {
             if c.root != range.root() {
-                audit.problem("checkpoint 0".into(), "the empty tree has another root".into());
+                audit.problem(
+                    "checkpoint 0".into(),
+                    "the empty tree has another root".into(),
+                );
             }
         }
         while range.size() < size {
@@ -351,7 +365,10 @@ impl Log {
         for c in wanted {
             audit.problem(
                 format!("checkpoint {}", c.tree_size),
-                format!("signed for {} leaves, but the catalog holds {size}", c.tree_size),
+                format!(
+                    "signed for {} leaves, but the catalog holds {size}",
+                    c.tree_size
+                ),
             );
         }
         for tile in partial_tiles(signed_size) {
@@ -371,7 +388,12 @@ impl Log {
     }
 
     /// One leaf against its hash and against the capture row it records.
-    async fn audit_leaf(&self, catalog: &Catalog, leaf: &vigil_store::LogLeaf, audit: &mut LogAudit) {
+    async fn audit_leaf(
+        &self,
+        catalog: &Catalog,
+        leaf: &vigil_store::LogLeaf,
+        audit: &mut LogAudit,
+    ) {
         if vigil_tlog::leaf_hash(&leaf.leaf) != leaf.leaf_hash {
             audit.problem(
                 format!("leaf {}", leaf.index),
@@ -430,7 +452,10 @@ impl Log {
         let subject = format!("log/{}", tile.path());
         match (self.dir.read_tile(tile), expected) {
             (Ok(found), Some(want)) if found == want => {}
-            (Ok(_), Some(_)) => audit.problem(subject, "differs from the tree the catalog's leaves make".into()),
+            (Ok(_), Some(_)) => audit.problem(
+                subject,
+                "differs from the tree the catalog's leaves make".into(),
+            ),
             (Err(e), _) => audit.problem(subject, e.to_string()),
             (Ok(_), None) => audit.problem(subject, "cannot be re-derived".into()),
         }
@@ -481,7 +506,9 @@ pub enum CheckError {
     #[error(transparent)]
     Receipt(#[from] ReceiptError),
     /// A file given is not one of the capture's items.
-    #[error("{file}: SHA-256 {sha256} is not among the items of capture #{capture_id} in this receipt")]
+    #[error(
+        "{file}: SHA-256 {sha256} is not among the items of capture #{capture_id} in this receipt"
+    )]
     FileNotInCapture {
         /// The file as given.
         file: String,
@@ -622,17 +649,21 @@ pub fn check_consistency(
         .map_err(|e| CheckError::Receipt(e.into()))?;
     let text = std::str::from_utf8(proof)
         .map_err(|_| CheckError::Malformed("the proof is not UTF-8".into()))?;
-    let (head, note) = text
-        .split_once("\n\n")
-        .ok_or_else(|| CheckError::Malformed("the proof has no blank line before its checkpoint".into()))?;
+    let (head, note) = text.split_once("\n\n").ok_or_else(|| {
+        CheckError::Malformed("the proof has no blank line before its checkpoint".into())
+    })?;
     let mut lines = head.split('\n');
     let old_size: u64 = lines
         .next()
         .and_then(|l| l.strip_prefix(OLD_SIZE_PREFIX))
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| CheckError::Malformed("the proof does not start with `old <size>`".into()))?;
+        .ok_or_else(|| {
+            CheckError::Malformed("the proof does not start with `old <size>`".into())
+        })?;
     let hashes = lines
-        .map(|l| Hash::from_base64(l).map_err(|e| CheckError::Malformed(format!("proof hash: {e}"))))
+        .map(|l| {
+            Hash::from_base64(l).map_err(|e| CheckError::Malformed(format!("proof hash: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let (new, _) = open_checkpoint(note.as_bytes(), &origin, &verifiers)
         .map_err(|e| CheckError::Receipt(e.into()))?;
@@ -651,7 +682,11 @@ pub fn check_consistency(
     }
     if old.size() > 0 {
         verify_consistency(old.size(), new.size(), old.root(), new.root(), &hashes).map_err(
-            |e| CheckError::Inconsistent(format!("the log was rewritten, or the proof is wrong: {e}")),
+            |e| {
+                CheckError::Inconsistent(format!(
+                    "the log was rewritten, or the proof is wrong: {e}"
+                ))
+            },
         )?;
     }
     Ok(CheckedConsistency {

@@ -38,7 +38,10 @@ pub struct BlobError {
     pub source: io::Error,
 }
 
-pub(crate) fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BlobError + 'a {
+pub(crate) fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> BlobError + 'a {
     move |source| BlobError {
         action,
         path: path.to_path_buf(),

@@ -225,7 +225,10 @@ mod tests {
         let leaf = encode_capture_leaf(7, &record());
         let text = String::from_utf8(leaf.clone()).expect("utf-8");
         assert!(text.starts_with(r#"{"capture":7,"captured_at":"#), "{text}");
-        assert!(text.contains(r#""details":{"a":{"b":null,"y":[1,2]},"z":1}"#), "{text}");
+        assert!(
+            text.contains(r#""details":{"a":{"b":null,"y":[1,2]},"z":1}"#),
+            "{text}"
+        );
         assert!(!text.contains(": "), "no whitespace: {text}");
         let back = decode_capture_leaf(&leaf).expect("decode");
         assert_eq!(back.capture_id, 7);

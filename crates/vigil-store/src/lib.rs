@@ -38,8 +38,8 @@ pub use blob::{
 };
 pub use catalog::{
     CaptureFailure, CaptureFilter, CaptureItem, CaptureRecord, CaptureStatus, Catalog,
-    CatalogError, DanglingLink, ItemRecord, LogLeaf, MalformedRow, StoredCapture,
-    StoredCheckpoint, digest_hex,
+    CatalogError, DanglingLink, ItemRecord, LogLeaf, MalformedRow, StoredCapture, StoredCheckpoint,
+    digest_hex,
 };
 pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
 pub use layout::StoreLayout;

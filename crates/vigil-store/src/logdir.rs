@@ -147,10 +147,9 @@ impl TileReader for LogDir {
         let path = self.tile_path(tile);
         match fs::read(&path) {
             Ok(bytes) => Ok(bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(SourceError::Missing(format!(
-                "tile {}",
-                path.display()
-            ))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(SourceError::Missing(format!("tile {}", path.display())))
+            }
             Err(e) => Err(SourceError::Other(Box::new(e))),
         }
     }
@@ -177,6 +176,9 @@ mod tests {
         verify_inclusion(&leaves[450], 450, 600, &proof, &second.root).expect("verifies");
         assert!(log.read_checkpoint().expect("read").is_none());
         log.write_checkpoint("note\n").expect("write checkpoint");
-        assert_eq!(log.read_checkpoint().expect("read").as_deref(), Some("note\n"));
+        assert_eq!(
+            log.read_checkpoint().expect("read").as_deref(),
+            Some("note\n")
+        );
     }
 }

@@ -62,7 +62,12 @@ mod tests {
         for (n, leaf) in leaves.iter().enumerate() {
             range.append(*leaf);
             assert_eq!(range.size(), n as u64 + 1);
-            assert_eq!(range.root(), root_from_leaves(&leaves[..=n]), "size {}", n + 1);
+            assert_eq!(
+                range.root(),
+                root_from_leaves(&leaves[..=n]),
+                "size {}",
+                n + 1
+            );
         }
     }
 }

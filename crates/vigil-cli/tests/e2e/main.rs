@@ -6,5 +6,6 @@ mod browser;
 mod capture_files;
 mod capture_http;
 mod crash;
+mod log;
 mod ssrf;
 mod verify;
