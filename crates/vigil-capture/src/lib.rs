@@ -8,6 +8,7 @@
 //! - [`ytdlp`]: media, metadata, thumbnails and subtitles through yt-dlp.
 //! - [`proxy`]: the guard proxy through which external tools connect.
 //! - [`browser`]: screenshot and MHTML snapshot of a page in headless Chromium.
+//! - [`tsa`]: RFC 3161 time-stamps on log checkpoints.
 //! - [`process`]: the one wrapper for external programs (time limits, bounded output).
 //!
 //! Every source writes into a [`vigil_store::StagedBlob`], so bytes are hashed as they flow
@@ -21,4 +22,5 @@ pub mod process;
 pub mod proxy;
 pub mod social;
 pub mod tls;
+pub mod tsa;
 pub mod ytdlp;

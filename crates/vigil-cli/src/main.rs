@@ -86,7 +86,22 @@ enum Command {
 #[derive(Subcommand)]
 enum LogCommand {
     /// Sign a checkpoint over every capture not yet covered, then print the latest checkpoint.
-    Checkpoint,
+    Checkpoint {
+        /// Time-stamp a newly signed checkpoint with this RFC 3161 authority
+        /// [config: log.tsa_url].
+        #[arg(long, value_name = "URL")]
+        tsa: Option<String>,
+    },
+    /// Write the RFC 3161 time-stamp of a checkpoint (DER TimeStampResp) and the checkpoint
+    /// it covers, for `openssl ts -verify -data CHECKPOINT -in TSR -CAfile TSA-CA.pem`.
+    Timestamp {
+        /// The checkpoint's tree size [default: the latest].
+        #[arg(long, value_name = "SIZE")]
+        size: Option<u64>,
+        /// Where to write the time-stamp response; the checkpoint goes beside it (`.checkpoint`).
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Print the verifier key that third parties use to check checkpoints and receipts.
     Vkey,
     /// Print a proof that the latest checkpoint extends the tree of SIZE leaves (the body of a
@@ -149,6 +164,9 @@ struct CaptureArgs {
     /// Do not take a screenshot and MHTML snapshot of pages in Chromium.
     #[arg(long, env = "VIGIL_NO_BROWSER", value_parser = clap::builder::FalseyValueParser::new())]
     no_browser: bool,
+    /// Time-stamp each signed checkpoint with this RFC 3161 authority [config: log.tsa_url].
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
     /// Do not print a line per capture (the summary is still printed).
     #[arg(long, short)]
     quiet: bool,
@@ -354,6 +372,9 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
         args.quiet,
         show_progress,
     ));
+    if let Some(url) = &args.tsa {
+        store.config.log.tsa_url = Some(url.clone());
+    }
     let log = store.log()?;
     let summary = capture::run(
         &store.catalog,
@@ -509,9 +530,12 @@ async fn log_cmd(dir: &std::path::Path, cmd: LogCommand, json: bool) -> Result<E
         });
     }
     let mut store = Store::open(dir).await?;
+    if let LogCommand::Checkpoint { tsa: Some(url) } = &cmd {
+        store.config.log.tsa_url = Some(url.clone());
+    }
     let log = store.log()?;
     match cmd {
-        LogCommand::Checkpoint => {
+        LogCommand::Checkpoint { .. } => {
             let checkpoint = log.publish(&store.catalog).await?;
             if json {
                 output::print_json(&serde_json::json!({
@@ -520,6 +544,7 @@ async fn log_cmd(dir: &std::path::Path, cmd: LogCommand, json: bool) -> Result<E
                     "root": checkpoint.root.to_base64(),
                     "signed_at": checkpoint.signed_at,
                     "checkpoint": checkpoint.signed_note,
+                    "timestamped": checkpoint.timestamp_token.is_some(),
                 }));
             } else {
                 print!("{}", checkpoint.signed_note);
@@ -536,6 +561,20 @@ async fn log_cmd(dir: &std::path::Path, cmd: LogCommand, json: bool) -> Result<E
         }
         LogCommand::Consistency { from } => {
             print!("{}", log.consistency(&store.catalog, from).await?);
+        }
+        LogCommand::Timestamp { size, output } => {
+            let (checkpoint, tsr) = log.timestamp_of(&store.catalog, size).await?;
+            let note_path = output.with_extension("checkpoint");
+            std::fs::write(&output, tsr)
+                .with_context(|| format!("writing {}", output.display()))?;
+            std::fs::write(&note_path, &checkpoint.signed_note)
+                .with_context(|| format!("writing {}", note_path.display()))?;
+            println!(
+                "Wrote the time-stamp of the checkpoint of {} leaves to {} and the checkpoint to {}.",
+                checkpoint.tree_size,
+                output.display(),
+                note_path.display()
+            );
         }
         LogCommand::Witness { .. } => unreachable!("handled above"),
     }

@@ -12,6 +12,27 @@ pub struct Config {
     pub capture: CaptureConfig,
     /// External programs.
     pub tools: ToolsConfig,
+    /// The transparency log.
+    pub log: LogConfig,
+}
+
+/// Settings of the transparency log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// RFC 3161 time-stamping authority asked to time-stamp every checkpoint (none: off).
+    pub tsa_url: Option<String>,
+    /// Seconds allowed for one time-stamp request.
+    pub tsa_timeout_secs: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            tsa_url: None,
+            tsa_timeout_secs: 30,
+        }
+    }
 }
 
 /// Limits and identity for capture.
@@ -135,6 +156,13 @@ pub const CONFIG_TEMPLATE: &str = r#"# Vigil store settings. Every key is option
 # yt_dlp = "/usr/local/bin/yt-dlp"
 # Chromium takes screenshots and MHTML snapshots of pages. Default: found on PATH.
 # chromium = "/usr/bin/chromium"
+
+[log]
+# An RFC 3161 time-stamping authority that time-stamps every signed checkpoint, so the time
+# a checkpoint existed rests on a third party's clock. Default: none.
+# tsa_url = "https://freetsa.org/tsr"
+# Seconds allowed for one time-stamp request.
+# tsa_timeout_secs = 30
 "#;
 
 #[cfg(test)]

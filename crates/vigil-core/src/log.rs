@@ -26,6 +26,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 use vigil_store::{
@@ -39,6 +40,7 @@ use vigil_tlog::{
 };
 
 use crate::CoreError;
+use crate::config::LogConfig;
 use crate::verify::Problem;
 
 /// Leaves read from the catalog per step when extending or re-deriving the tree: a multiple
@@ -53,6 +55,7 @@ pub struct Log {
     dir: LogDir,
     signer: Signer,
     cache: TileCache,
+    tsa: Option<(String, Duration)>,
 }
 
 /// The default log origin for a new store: names this machine and a random store id, so two
@@ -110,8 +113,9 @@ impl Log {
     }
 
     /// Opens the log of a store, creating its key with a default origin when it has none
-    /// (stores made before the log existed).
-    pub fn open(layout: &StoreLayout) -> Result<Log, CoreError> {
+    /// (stores made before the log existed). With `config.tsa_url`, every checkpoint signed
+    /// from now on is also time-stamped by that RFC 3161 authority.
+    pub fn open(layout: &StoreLayout, config: &LogConfig) -> Result<Log, CoreError> {
         if !layout.log_key().exists() {
             Log::create_key(layout, &default_origin()?)?;
         }
@@ -127,6 +131,11 @@ impl Log {
             dir: LogDir::open(&layout.log())?,
             signer,
             cache: TileCache::new(64),
+            tsa: config
+                .tsa_url
+                .as_ref()
+                .filter(|u| !u.is_empty())
+                .map(|u| (u.clone(), Duration::from_secs(config.tsa_timeout_secs))),
         })
     }
 
@@ -190,12 +199,13 @@ impl Log {
         let signed_note = checkpoint
             .sign(&[&self.signer])
             .map_err(|e| CoreError::Usage(format!("signing the checkpoint: {e}")))?;
+        let timestamp_token = self.timestamp(&signed_note).await;
         let stored = StoredCheckpoint {
             tree_size: size,
             root,
             signed_note,
             signed_at: now_rfc3339(),
-            timestamp_token: None,
+            timestamp_token,
         };
         catalog.record_checkpoint(&stored).await?;
         self.dir.write_checkpoint(&stored.signed_note)?;
@@ -207,6 +217,44 @@ impl Log {
             .collect();
         self.dir.remove_tiles(&superseded);
         Ok(stored)
+    }
+
+    /// An RFC 3161 time-stamp over the signed note, when a TSA is configured. A TSA that is
+    /// down must not stop evidence from being logged: the failure is reported and the
+    /// checkpoint recorded without one.
+    async fn timestamp(&self, signed_note: &str) -> Option<Vec<u8>> {
+        let (url, timeout) = self.tsa.as_ref()?;
+        let digest = Sha256Digest::of(signed_note.as_bytes());
+        match vigil_capture::tsa::request_timestamp(url, &digest.0, *timeout).await {
+            Ok(t) => Some(t.response),
+            Err(e) => {
+                tracing::warn!("checkpoint not time-stamped: {e}");
+                None
+            }
+        }
+    }
+
+    /// The RFC 3161 time-stamp response of the checkpoint of `size` leaves (the latest when
+    /// `None`), with that checkpoint: verify with
+    /// `openssl ts -verify -data CHECKPOINT -in TSR -CAfile TSA-CA.pem`.
+    pub async fn timestamp_of(
+        &self,
+        catalog: &Catalog,
+        size: Option<u64>,
+    ) -> Result<(StoredCheckpoint, Vec<u8>), CoreError> {
+        let all = catalog.checkpoints().await?;
+        let found = match size {
+            Some(n) => all.into_iter().find(|c| c.tree_size == n),
+            None => all.into_iter().last(),
+        }
+        .ok_or_else(|| CoreError::Usage("no such checkpoint".into()))?;
+        match found.timestamp_token.clone() {
+            Some(t) => Ok((found, t)),
+            None => Err(CoreError::Usage(format!(
+                "the checkpoint of {} leaves has no time-stamp (set [log] tsa_url, or --tsa)",
+                found.tree_size
+            ))),
+        }
     }
 
     /// Refuses to sign a tree that does not extend the last signed one.

@@ -107,7 +107,7 @@ impl Store {
         match &self.log {
             Some(l) => Ok(l.clone()),
             None => {
-                let l = Arc::new(Log::open(&self.layout)?);
+                let l = Arc::new(Log::open(&self.layout, &self.config.log)?);
                 self.log = Some(l.clone());
                 Ok(l)
             }

@@ -103,7 +103,11 @@ fn sigkill_during_capture_never_loses_committed_captures() {
         // witness would; then the log is brought up to date, covering every capture.
         let published = std::fs::read_to_string(s.store().join("log/checkpoint"))
             .expect("a checkpoint is always published");
-        let size: u64 = published.lines().nth(1).and_then(|l| l.parse().ok()).expect("size");
+        let size: u64 = published
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .expect("size");
         checkpoints.push((size, published));
         let (out, lines) = s.vigil_json(&["log", "checkpoint"]);
         assert!(out.status.success(), "round {round}: {}", text(&out.stderr));

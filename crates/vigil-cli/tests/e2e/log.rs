@@ -323,3 +323,68 @@ fn verify_re_derives_the_log_and_names_what_was_changed() {
         "{found:?}"
     );
 }
+
+#[test]
+fn checkpoints_are_time_stamped_by_an_rfc3161_authority() {
+    let tsa = TsaServer::start();
+    let s = TestStore::new();
+    let file = s.dir.path().join("post.jpg");
+    write(&file, b"photo of the missing soldier");
+    let out = s.vigil(&["capture", "--tsa", &tsa.url(), &file.to_string_lossy()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tsr = s.dir.path().join("latest.tsr");
+    let out = s.vigil(&["log", "timestamp", "-o", &tsr.to_string_lossy()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let checkpoint = tsr.with_extension("checkpoint");
+    let vectors = rfc3161_vectors();
+    let openssl_verify = |data: &std::path::Path| {
+        std::process::Command::new("openssl")
+            .args(["ts", "-verify", "-data"])
+            .arg(data)
+            .arg("-in")
+            .arg(&tsr)
+            .arg("-CAfile")
+            .arg(vectors.join("ca.crt"))
+            .arg("-untrusted")
+            .arg(vectors.join("tsa.crt"))
+            .output()
+            .expect("openssl")
+    };
+    let verified = openssl_verify(&checkpoint);
+    assert!(
+        verified.status.success(),
+        "openssl ts -verify: {}{}",
+        text(&verified.stdout),
+        text(&verified.stderr)
+    );
+    // The time-stamp covers exactly that checkpoint.
+    let other = s.dir.path().join("other.checkpoint");
+    let mut note = std::fs::read(&checkpoint).expect("checkpoint");
+    note[0] ^= 1;
+    std::fs::write(&other, note).expect("write");
+    assert!(!openssl_verify(&other).status.success());
+
+    // A TSA that is down does not stop capture; the checkpoint is signed without a stamp.
+    let again = s.dir.path().join("again.txt");
+    write(&again, b"another post");
+    let out = s.vigil(&[
+        "capture",
+        "--tsa",
+        "http://127.0.0.1:9/tsr",
+        &again.to_string_lossy(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not time-stamped"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = s.vigil(&["log", "timestamp", "-o", &tsr.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("has no time-stamp"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(s.vigil(&["verify"]).status.success());
+}

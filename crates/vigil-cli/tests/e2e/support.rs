@@ -251,3 +251,82 @@ fn serve(mut stream: TcpStream, me: SocketAddr) -> std::io::Result<()> {
         _ => respond(&mut stream, "404 Not Found", &[], b"no such route"),
     }
 }
+
+/// The reference RFC 3161 material shared by the team (test CA and TSA keys, OpenSSL config).
+pub fn rfc3161_vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/rfc3161")
+}
+
+/// A local RFC 3161 time-stamping authority: an HTTP server on 127.0.0.1 that answers each
+/// POSTed TimeStampReq with `openssl ts -reply`, using the shared test TSA key.
+pub struct TsaServer {
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl TsaServer {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in ["tsa.cnf", "tsa.crt", "tsa.key", "ca.crt"] {
+            std::fs::copy(rfc3161_vectors().join(f), dir.path().join(f)).expect("copy TSA file");
+        }
+        std::fs::write(dir.path().join("tsaserial"), "01\n").expect("serial");
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let work = dir.path().to_path_buf();
+        thread::spawn(move || {
+            for (n, stream) in listener.incoming().flatten().enumerate() {
+                let _ = answer_timestamp(stream, &work, n);
+            }
+        });
+        TsaServer { addr, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/tsr", self.addr)
+    }
+}
+
+fn answer_timestamp(mut stream: TcpStream, work: &Path, n: usize) -> std::io::Result<()> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut query = vec![0u8; length.min(1 << 16)];
+    reader.read_exact(&mut query)?;
+    let q = work.join(format!("q{n}.tsq"));
+    let r = work.join(format!("r{n}.tsr"));
+    std::fs::write(&q, &query)?;
+    let ok = Command::new("openssl")
+        .current_dir(work)
+        .args(["ts", "-reply", "-config", "tsa.cnf", "-queryfile"])
+        .arg(&q)
+        .arg("-out")
+        .arg(&r)
+        .output()?
+        .status
+        .success();
+    let body = if ok { std::fs::read(&r)? } else { Vec::new() };
+    let status = if ok {
+        "200 OK"
+    } else {
+        "500 Internal Server Error"
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(&body)
+}
