@@ -71,7 +71,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BIG_BYTES="$(calc %d "$BIG_GIB * 1073741824")"
+BIG_BYTES="$(calc %.0f "$BIG_GIB * 1073741824")"
 # Small files average ~51.7 KiB; the data lives three times (source, cp copy, vigil store),
 # the big file three times (source, vigil store, cp copy); plus 1 GiB of slack.
 NEED=$(( 3 * BIG_BYTES + 3 * SMALL_FILES * 53000 + (1 << 30) ))

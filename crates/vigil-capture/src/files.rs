@@ -6,7 +6,7 @@
 //! forever) are reported, never silently dropped.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -191,21 +191,14 @@ pub fn copy_into(
             format!("{} is not a regular file", path.display()),
         ));
     }
-    let store_err =
-        |e: &dyn std::fmt::Display| ("store", format!("storing {}: {e}", path.display()));
-    let mut staged = blobs.stage().map_err(|e| store_err(&e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(unreadable(e)),
-        };
-        staged.write_all(&buf[..n]).map_err(|e| store_err(&e))?;
-        progress(n as u64);
-    }
-    let finished = staged.finish().map_err(|e| store_err(&e))?;
+    let finished = blobs
+        .ingest(&mut file, before.len(), progress)
+        .map_err(|e| match e {
+            vigil_store::IngestError::Read(e) => unreadable(e),
+            vigil_store::IngestError::Store(e) => {
+                ("store", format!("storing {}: {e}", path.display()))
+            }
+        })?;
     let after = file.metadata().map_err(unreadable)?;
     let changed = after.len() != before.len()
         || after.modified().ok() != before.modified().ok()

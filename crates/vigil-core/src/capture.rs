@@ -235,7 +235,8 @@ pub async fn run(
         std::process::id()
     );
     let (urls, paths): (Vec<_>, Vec<_>) = sources.into_iter().partition(|s| is_url(&s.source));
-    let (tx, rx) = mpsc::channel::<Prepared>(64);
+    // Room for a whole batch, so staging goes on while the previous batch is committed.
+    let (tx, rx) = mpsc::channel::<Prepared>(BatchLimits::default().max_captures);
     let mut summary = CaptureSummary::default();
 
     let file_worker = {
@@ -372,13 +373,16 @@ async fn commit_batch(
     summary: &mut CaptureSummary,
 ) -> Result<(), CoreError> {
     // Which main items were held before this batch (for the duplicate count).
+    let mains: Vec<_> = batch
+        .iter()
+        .filter_map(|p| p.blobs.first().map(|(b, _, _)| b.digest))
+        .collect();
+    let in_catalog = catalog.items_held(&mains).await?;
     let mut held_before = Vec::with_capacity(batch.len());
     let mut seen_in_batch = HashSet::new();
     for p in &batch {
         let held = match p.blobs.first() {
-            Some((b, _, _)) => {
-                !seen_in_batch.insert(b.digest) || catalog.item(&b.digest).await?.is_some()
-            }
+            Some((b, _, _)) => !seen_in_batch.insert(b.digest) || in_catalog.contains(&b.digest),
             None => false,
         };
         held_before.push(held);

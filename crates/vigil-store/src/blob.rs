@@ -19,9 +19,10 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use crate::digest::{Sha256Digest, StreamHasher};
 
@@ -120,6 +121,94 @@ impl BlobStore {
             path,
             hasher: StreamHasher::new(),
         })
+    }
+
+    /// Streams everything `source` yields into a new staged blob, reporting bytes to
+    /// `progress`. For large sources (`size_hint` of at least [`PIPELINE_MIN`]) SHA-256 runs on
+    /// a second thread while this one reads and writes, and write-back to the disk is started
+    /// as the file grows, so hashing, copying and flushing overlap instead of adding up.
+    pub fn ingest(
+        &self,
+        source: &mut dyn Read,
+        size_hint: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<FinishedBlob, IngestError> {
+        let mut staged = self.stage().map_err(IngestError::Store)?;
+        if size_hint < PIPELINE_MIN {
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let n = read_some(source, &mut buf).map_err(IngestError::Read)?;
+                if n == 0 {
+                    break;
+                }
+                staged
+                    .write_all(&buf[..n])
+                    .map_err(|e| IngestError::Store(io_err("write", &staged.path)(e)))?;
+                progress(n as u64);
+            }
+            return staged.finish().map_err(IngestError::Store);
+        }
+        let mut file = staged.file.take().ok_or_else(|| {
+            IngestError::Store(io_err("write", &staged.path)(io::Error::other("finished")))
+        })?;
+        let hasher = std::mem::take(&mut staged.hasher);
+        let path = staged.path.clone();
+        let (copied, hasher) = std::thread::scope(|scope| {
+            let (to_hash, hash_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(PIPELINE_BUFFERS);
+            let (give_back, free_rx) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_BUFFERS);
+            let hashing = scope.spawn(move || {
+                let mut hasher = hasher;
+                for (buf, n) in hash_rx {
+                    hasher.update(&buf[..n]);
+                    if give_back.send(buf).is_err() {
+                        break;
+                    }
+                }
+                hasher
+            });
+            let mut spare: Vec<Vec<u8>> = (0..PIPELINE_BUFFERS).map(|_| vec![0u8; CHUNK]).collect();
+            let copied = (|| -> Result<(), IngestError> {
+                let mut unflushed = 0u64;
+                loop {
+                    let mut buf = match spare.pop() {
+                        Some(b) => b,
+                        None => free_rx.recv().map_err(|_| {
+                            IngestError::Store(io_err("hash", &path)(io::Error::other(
+                                "the hashing thread stopped",
+                            )))
+                        })?,
+                    };
+                    let n = read_some(source, &mut buf).map_err(IngestError::Read)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    file.write_all(&buf[..n])
+                        .map_err(|e| IngestError::Store(io_err("write", &path)(e)))?;
+                    progress(n as u64);
+                    unflushed += n as u64;
+                    if unflushed >= WRITEBACK_EVERY {
+                        start_writeback(&file);
+                        unflushed = 0;
+                    }
+                    if to_hash.send((buf, n)).is_err() {
+                        return Err(IngestError::Store(io_err("hash", &path)(io::Error::other(
+                            "the hashing thread stopped",
+                        ))));
+                    }
+                }
+            })();
+            drop(to_hash);
+            (copied, hashing.join())
+        });
+        copied?;
+        let hasher = hasher.map_err(|_| {
+            IngestError::Store(io_err("hash", &path)(io::Error::other(
+                "the hashing thread panicked",
+            )))
+        })?;
+        staged.file = Some(file);
+        staged.hasher = hasher;
+        staged.finish().map_err(IngestError::Store)
     }
 
     /// A new empty private directory inside this process's staging session, for tools that
@@ -323,6 +412,52 @@ impl Drop for StagedBlob {
     }
 }
 
+/// Sources at least this large are hashed on a second thread while being copied.
+pub const PIPELINE_MIN: u64 = 4 << 20;
+/// Read and write size. Larger writes are slower on Linux's page cache here (1 MiB writes
+/// measured 4x slower than 256 KiB ones), smaller ones cost more system calls.
+const CHUNK: usize = 256 << 10;
+/// Buffers in flight between the copying and the hashing thread.
+const PIPELINE_BUFFERS: usize = 4;
+/// Start write-back after this many new bytes, so the final fsync has little left to do.
+const WRITEBACK_EVERY: u64 = 32 << 20;
+
+/// Why [`BlobStore::ingest`] failed: the source could not be read, or the store written.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Reading the source failed.
+    #[error("reading: {0}")]
+    Read(io::Error),
+    /// Writing the staged blob failed.
+    #[error(transparent)]
+    Store(BlobError),
+}
+
+fn read_some(source: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match source.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Asks the kernel to start writing the file's dirty pages now (Linux `sync_file_range`);
+/// durability still comes from the fsync in [`BlobStore::publish`].
+fn start_writeback(file: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is valid for the duration of the call; the call only
+        // schedules I/O.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+}
+
 /// A fully written temp file with its digest, waiting for [`BlobStore::publish`].
 /// Dropped unpublished, it deletes its temp file.
 pub struct FinishedBlob {
@@ -452,6 +587,39 @@ mod tests {
         let mut s = store.stage().expect("stage");
         s.write_all(bytes).expect("write");
         s.finish().expect("finish")
+    }
+
+    #[test]
+    fn ingest_hashes_the_same_on_both_paths_and_reports_read_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open(dir.path()).expect("open");
+        // Not a multiple of the chunk size, larger than the pipeline threshold.
+        let bytes: Vec<u8> = (0..(PIPELINE_MIN as usize * 2 + 12_345))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        for hint in [0, bytes.len() as u64] {
+            let mut seen = 0u64;
+            let blob = store
+                .ingest(&mut bytes.as_slice(), hint, &mut |n| seen += n)
+                .expect("ingest");
+            assert_eq!(blob.digest, Sha256Digest::of(&bytes), "size hint {hint}");
+            assert_eq!((blob.size, seen), (bytes.len() as u64, bytes.len() as u64));
+        }
+        struct Failing(u64);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("disk went away"));
+                }
+                let n = buf.len().min(self.0 as usize);
+                self.0 -= n as u64;
+                Ok(n)
+            }
+        }
+        for hint in [0, 1 << 30] {
+            let got = store.ingest(&mut Failing(PIPELINE_MIN * 3), hint, &mut |_| {});
+            assert!(matches!(got, Err(IngestError::Read(_))), "size hint {hint}");
+        }
     }
 
     #[test]

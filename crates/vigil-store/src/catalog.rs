@@ -11,11 +11,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use vigil_tlog::{Hash, leaf_hash};
 
@@ -254,64 +254,135 @@ impl Catalog {
         self.pool.close().await;
     }
 
-    /// Writes captures, their items and links in one transaction; returns their new ids in order.
-    /// The caller must have published every referenced blob first.
+    /// Writes captures, their items, links and log leaves in one transaction; returns their
+    /// new ids in order. The caller must have published every referenced blob first.
+    ///
+    /// Rows go in as multi-row statements (one round trip per few hundred rows, not per row):
+    /// capture ids are assigned here, after the write lock is taken, from the table's
+    /// AUTOINCREMENT counter, and leaf indices likewise follow the log's end.
     pub async fn commit_captures(
         &self,
         captures: &[CaptureRecord],
     ) -> Result<Vec<i64>, CatalogError> {
-        let mut tx = self.pool.begin().await?;
-        let mut ids = Vec::with_capacity(captures.len());
-        for c in captures {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO captures (run_id, source, kind, method, status, error_code, error,
-                     collector, captured_at, vigil_version, tools, note, tags, details)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&c.run_id)
-            .bind(&c.source)
-            .bind(&c.kind)
-            .bind(&c.method)
-            .bind(c.status.as_str())
-            .bind(c.failure.as_ref().map(|f| f.code.clone()))
-            .bind(c.failure.as_ref().map(|f| f.message.clone()))
-            .bind(&c.collector)
-            .bind(&c.captured_at)
-            .bind(&c.vigil_version)
-            .bind(to_json(&c.tools))
-            .bind(&c.note)
-            .bind(to_json(&c.tags))
-            .bind(c.details.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        if captures.is_empty() {
+            return Ok(Vec::new());
+        }
+        // BEGIN IMMEDIATE takes SQLite's write lock at once: from here the counters are ours.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let last_id: i64 = sqlx::query_scalar(
+            "SELECT max(coalesce((SELECT max(id) FROM captures), 0),
+                        coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'captures'), 0))",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let first_leaf: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaves")
+                .fetch_one(&mut *tx)
+                .await?;
+        let ids: Vec<i64> = (1..=captures.len() as i64).map(|n| last_id + n).collect();
+        const ROWS: usize = 500;
+        for (chunk_no, chunk) in captures.chunks(ROWS).enumerate() {
+            let base = chunk_no * ROWS;
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO captures (id, run_id, source, kind, method, status, error_code, error,
+                     collector, captured_at, vigil_version, tools, note, tags, details) ",
+            );
+            q.push_values(chunk.iter().enumerate(), |mut row, (n, c)| {
+                row.push_bind(ids[base + n])
+                    .push_bind(c.run_id.clone())
+                    .push_bind(c.source.clone())
+                    .push_bind(c.kind.clone())
+                    .push_bind(c.method.clone())
+                    .push_bind(c.status.as_str())
+                    .push_bind(c.failure.as_ref().map(|f| f.code.clone()))
+                    .push_bind(c.failure.as_ref().map(|f| f.message.clone()))
+                    .push_bind(c.collector.clone())
+                    .push_bind(c.captured_at.clone())
+                    .push_bind(c.vigil_version.clone())
+                    .push_bind(to_json(&c.tools))
+                    .push_bind(c.note.clone())
+                    .push_bind(to_json(&c.tags))
+                    .push_bind(c.details.to_string());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        // Items (first capture wins `first_captured_at`), links and leaves.
+        let mut links = Vec::new();
+        for (n, c) in captures.iter().enumerate() {
             for (position, item) in c.items.iter().enumerate() {
-                let sha = item.sha256.to_hex();
-                sqlx::query(
-                    "INSERT INTO items (sha256, size, first_captured_at) VALUES (?, ?, ?)
-                     ON CONFLICT (sha256) DO NOTHING",
-                )
-                .bind(&sha)
-                .bind(item.size as i64)
-                .bind(&c.captured_at)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO capture_items (capture_id, position, sha256, role, name)
-                     VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(id)
-                .bind(position as i64)
-                .bind(&sha)
-                .bind(&item.role)
-                .bind(&item.name)
-                .execute(&mut *tx)
-                .await?;
+                links.push((ids[n], position as i64, item, c.captured_at.as_str()));
             }
-            insert_leaf(&mut tx, id, c).await?;
-            ids.push(id);
+        }
+        for chunk in links.chunks(ROWS) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("INSERT INTO items (sha256, size, first_captured_at) ");
+            q.push_values(chunk, |mut row, (_, _, item, at)| {
+                row.push_bind(item.sha256.to_hex())
+                    .push_bind(item.size as i64)
+                    .push_bind(at.to_string());
+            });
+            q.push(" ON CONFLICT (sha256) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO capture_items (capture_id, position, sha256, role, name) ",
+            );
+            q.push_values(chunk, |mut row, (id, position, item, _)| {
+                row.push_bind(*id)
+                    .push_bind(*position)
+                    .push_bind(item.sha256.to_hex())
+                    .push_bind(item.role.clone())
+                    .push_bind(item.name.clone());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let leaves: Vec<(i64, i64, Vec<u8>)> = captures
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                (
+                    first_leaf + n as i64,
+                    ids[n],
+                    encode_capture_leaf(ids[n], c),
+                )
+            })
+            .collect();
+        for chunk in leaves.chunks(ROWS) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO log_leaves (leaf_index, capture_id, leaf, leaf_hash) ",
+            );
+            q.push_values(chunk, |mut row, (index, id, leaf)| {
+                row.push_bind(*index)
+                    .push_bind(*id)
+                    .push_bind(leaf.clone())
+                    .push_bind(leaf_hash(leaf).0.to_vec());
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// Which of `digests` the catalog already holds (one query for a whole batch).
+    pub async fn items_held(
+        &self,
+        digests: &[Sha256Digest],
+    ) -> Result<std::collections::HashSet<Sha256Digest>, CatalogError> {
+        let mut held = std::collections::HashSet::new();
+        for chunk in digests.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT sha256 FROM items WHERE sha256 IN (");
+            let mut list = q.separated(", ");
+            for d in chunk {
+                list.push_bind(d.to_hex());
+            }
+            q.push(")");
+            let rows: Vec<String> = q.build_query_scalar().fetch_all(&self.pool).await?;
+            for r in rows {
+                if let Ok(d) = r.parse() {
+                    held.insert(d);
+                }
+            }
+        }
+        Ok(held)
     }
 
     /// Captures matching the filter, newest first, with their items.
@@ -848,6 +919,43 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[tokio::test]
+    async fn large_batches_get_consecutive_ids_and_leaves() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cat = Catalog::open_sqlite(&dir.path().join("c.sqlite"), true)
+            .await
+            .expect("open");
+        let first = cat
+            .commit_captures(&[record("/first", &[b"x"])])
+            .await
+            .expect("commit");
+        assert_eq!(first, [1]);
+        let payloads: Vec<Vec<u8>> = (0..1201u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let batch: Vec<CaptureRecord> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| record(&format!("/f{i}"), &[p.as_slice(), b"x"]))
+            .collect();
+        let ids = cat.commit_captures(&batch).await.expect("commit");
+        assert_eq!(ids, (2..=1202).collect::<Vec<i64>>());
+        assert_eq!(cat.log_size().await.expect("size"), 1202);
+        assert_eq!(cat.item_count().await.expect("items"), 1202);
+        let leaf = cat
+            .log_leaf_of_capture(1202)
+            .await
+            .expect("leaf")
+            .expect("some");
+        assert_eq!(leaf.index, 1201);
+        assert_eq!(
+            leaf.leaf,
+            crate::encode_capture_leaf(1202, &batch[1200]),
+            "the leaf is the canonical record of its own capture"
+        );
+        let back = cat.capture(700).await.expect("read").expect("some");
+        assert_eq!(back.record, batch[698]);
+        assert_eq!(cat.leaf_hashes(0, 1202).await.expect("hashes").len(), 1202);
     }
 
     #[tokio::test]

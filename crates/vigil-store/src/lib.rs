@@ -33,8 +33,8 @@ mod logdir;
 mod timestamp;
 
 pub use blob::{
-    BlobError, BlobListing, BlobStore, FinishedBlob, Published, StagedBlob, create_private_dir,
-    fsync_dir, private_file,
+    BlobError, BlobListing, BlobStore, FinishedBlob, IngestError, PIPELINE_MIN, Published,
+    StagedBlob, create_private_dir, fsync_dir, private_file,
 };
 pub use catalog::{
     CaptureFailure, CaptureFilter, CaptureItem, CaptureRecord, CaptureStatus, Catalog,
