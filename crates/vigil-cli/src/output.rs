@@ -178,13 +178,13 @@ pub fn print_capture_table(captures: &[StoredCapture]) {
         return;
     }
     println!(
-        "{:<7} {:<27} {:<6} {:<6} {:>5}  source",
+        "{:<7} {:<27} {:<20} {:<6} {:>5}  source",
         "id", "captured_at (UTC)", "method", "status", "items"
     );
     for c in captures {
         let r = &c.record;
         println!(
-            "{:<7} {:<27} {:<6} {:<6} {:>5}  {}",
+            "{:<7} {:<27} {:<20} {:<6} {:>5}  {}",
             format!("#{}", c.id),
             r.captured_at,
             r.method,
