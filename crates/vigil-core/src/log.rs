@@ -173,10 +173,11 @@ impl Log {
                 "a checkpoint for {old_size} leaves is recorded but the catalog holds {size}"
             )));
         }
-        let mut root = vigil_tlog::EMPTY_ROOT;
+        // In steps, so memory stays bounded however many leaves wait (at least one step, so
+        // an empty log gets its first checkpoint too).
         let mut cur = old_size;
         let mut passed = vec![old_size];
-        while cur < size || size == 0 {
+        let root = loop {
             let end = (cur + LEAVES_PER_STEP).min(size);
             let hashes = catalog.leaf_hashes(cur, end).await?;
             let update = tokio::task::block_in_place(|| -> Result<_, CoreError> {
@@ -184,13 +185,12 @@ impl Log {
                 self.dir.write_tiles(&update.tiles)?;
                 Ok(update)
             })?;
-            root = update.root;
             cur = end;
             passed.push(cur);
-            if size == 0 {
-                break;
+            if cur >= size {
+                break update.root;
             }
-        }
+        };
         if let Some(old) = &latest {
             self.check_extends(old, size, &root)?;
         }
