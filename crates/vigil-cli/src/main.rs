@@ -13,7 +13,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use vigil_capture::netguard::NetPolicy;
 use vigil_core::capture::{self, CaptureSettings, CaptureSource};
-use vigil_core::{Store, StoreOrigin, locate_store, log, verify};
+use vigil_core::{Store, StoreOrigin, enrich, locate_store, log, verify};
+use vigil_media::{DecodeLimits, ImageHashes, MediaError};
+use vigil_phash::{MATCH_DISTANCE, MIN_QUALITY, PdqHash, PdqHasher, Pipeline};
 use vigil_store::{CaptureFilter, CaptureStatus, Sha256Digest, parse_rfc3339};
 
 /// Vigil preserves evidence that circulates online: it captures files and links, stores every
@@ -58,6 +60,25 @@ enum Command {
         #[arg(long, value_name = "N")]
         sample: Option<u64>,
     },
+    /// Print the perceptual hash (PDQ) of image files. Needs no store.
+    Hash {
+        /// Image files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Reproduce the C++ reference tool (512×512 pre-resize) instead of full resolution.
+        #[arg(long)]
+        cpp_compat: bool,
+    },
+    /// Say whether two image files show the same picture (PDQ distance ≤ 31). Needs no store.
+    Compare {
+        /// One file.
+        a: PathBuf,
+        /// The other.
+        b: PathBuf,
+    },
+    /// Analyse stored items not yet analysed: media kind, and PDQ hashes of images
+    /// (`vigil capture` does this after each run).
+    Enrich,
     /// The transparency log: checkpoints, verifier key, consistency proofs, witnessing.
     #[command(subcommand)]
     Log(LogCommand),
@@ -228,6 +249,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id } => show(&dir, &id, cli.json).await,
         Command::Verify { sample } => verify_cmd(&dir, sample, cli.json).await,
         Command::Log(cmd) => log_cmd(&dir, cmd, cli.json).await,
+        Command::Hash { files, cpp_compat } => hash_cmd(&files, cpp_compat, cli.json),
+        Command::Compare { a, b } => compare_cmd(&a, &b, cli.json),
+        Command::Enrich => enrich_cmd(&dir, cli.json).await,
         Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
         Command::VerifyReceipt {
             receipt,
@@ -388,6 +412,9 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
     observer.finish();
     let summary = summary?;
     output::print_capture_summary(&summary, json);
+    let blobs = store.blobs()?;
+    let enriched = enrich::enrich(&store.catalog, &blobs, &DecodeLimits::default()).await?;
+    output::print_enrich_summary(&enriched, json);
     store.catalog.close().await;
     Ok(if summary.failed.is_empty() {
         ExitCode::SUCCESS
@@ -462,10 +489,14 @@ async fn show(dir: &std::path::Path, id: &str, json: bool) -> Result<ExitCode> {
             captures.push(c);
         }
     }
+    let analysis = store.catalog.analysis(&item.sha256).await?;
     if json {
-        output::print_json(&serde_json::json!({ "item": item, "captures": captures }));
+        output::print_json(
+            &serde_json::json!({ "item": item, "captures": captures, "analysis": analysis }),
+        );
     } else {
         output::print_item(&item, &captures, &blob_path_of(&store, &item.sha256));
+        output::print_analysis(analysis.as_ref());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -660,4 +691,92 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
         bail!("{} is larger than {LIMIT} bytes", path.display());
     }
     Ok(buf)
+}
+
+fn hash_file(
+    path: &std::path::Path,
+    pipeline: Pipeline,
+    hasher: &mut PdqHasher,
+) -> Result<ImageHashes, MediaError> {
+    let file = std::fs::File::open(path)?;
+    let mut head = [0u8; vigil_media::SNIFF_LEN];
+    let n = std::io::Read::read(&mut &file, &mut head)?;
+    if let vigil_media::MediaKind::Video(format) = vigil_media::sniff(&head[..n]) {
+        return Err(MediaError::Corrupt(format!(
+            "{format} video: video hashing (vPDQ) is not available yet"
+        )));
+    }
+    std::io::Seek::rewind(&mut &file)?;
+    vigil_media::image_hashes(
+        std::io::BufReader::new(file),
+        &DecodeLimits::default(),
+        pipeline,
+        hasher,
+    )
+}
+
+fn hash_cmd(files: &[PathBuf], cpp_compat: bool, json: bool) -> Result<ExitCode> {
+    let pipeline = if cpp_compat {
+        Pipeline::CppCompatible
+    } else {
+        Pipeline::FullResolution
+    };
+    let mut hasher = PdqHasher::new();
+    let mut failed = false;
+    for f in files {
+        let result = hash_file(f, pipeline, &mut hasher);
+        failed |= result.is_err();
+        output::print_file_hash(&f.display().to_string(), &result, json);
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn compare_cmd(a: &std::path::Path, b: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let mut hasher = PdqHasher::new();
+    let ha =
+        hash_file(a, Pipeline::default(), &mut hasher).with_context(|| a.display().to_string())?;
+    let hb =
+        hash_file(b, Pipeline::default(), &mut hasher).with_context(|| b.display().to_string())?;
+    let variants = |h: &ImageHashes| {
+        let mut v = vec![h.stored.clone()];
+        v.extend(h.displayed.clone());
+        v
+    };
+    // The closest pair of variants (as stored or as displayed, on either side).
+    let mut best: Option<(u32, u8, u8)> = None;
+    for (x, qx) in variants(&ha) {
+        for (y, qy) in variants(&hb) {
+            let (Ok(x), Ok(y)) = (PdqHash::from_hex(&x), PdqHash::from_hex(&y)) else {
+                continue;
+            };
+            let d = x.distance(&y);
+            if best.is_none_or(|(bd, _, _)| d < bd) {
+                best = Some((d, qx, qy));
+            }
+        }
+    }
+    let Some((distance, qa, qb)) = best else {
+        bail!("no hash to compare");
+    };
+    let reliable = qa >= MIN_QUALITY && qb >= MIN_QUALITY;
+    let matched = distance <= MATCH_DISTANCE && reliable;
+    output::print_comparison(distance, qa, qb, matched, reliable, json);
+    Ok(if matched {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn enrich_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let mut store = Store::open(dir).await?;
+    let blobs = store.blobs()?;
+    let summary = enrich::enrich(&store.catalog, &blobs, &DecodeLimits::default()).await?;
+    output::print_enrich_summary(&summary, json);
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
 }

@@ -420,3 +420,107 @@ pub fn print_check_failure(code: &str, message: &str, json: bool) {
         println!("FAILED [{code}]: {message}");
     }
 }
+
+/// The result of `vigil hash` for one file.
+pub fn print_file_hash(
+    file: &str,
+    result: &Result<vigil_media::ImageHashes, vigil_media::MediaError>,
+    json: bool,
+) {
+    match (result, json) {
+        (Ok(h), true) => {
+            let mut v = serde_json::to_value(h).unwrap_or_default();
+            v["file"] = file.into();
+            print_json(&v);
+        }
+        (Err(e), true) => print_json(
+            &serde_json::json!({ "file": file, "code": e.code(), "error": e.to_string() }),
+        ),
+        (Ok(h), false) => {
+            println!("{}  quality {:>3}  {file}", h.stored.0, h.stored.1);
+            if let Some((hex, q)) = &h.displayed {
+                println!(
+                    "{hex}  quality {q:>3}  {file} (as displayed, EXIF orientation {})",
+                    h.orientation
+                );
+            }
+        }
+        (Err(e), false) => println!("ERROR [{}] {file}: {e}", e.code()),
+    }
+}
+
+/// The result of `vigil compare`.
+pub fn print_comparison(distance: u32, qa: u8, qb: u8, matched: bool, reliable: bool, json: bool) {
+    if json {
+        print_json(&serde_json::json!({
+            "distance": distance,
+            "quality": [qa, qb],
+            "match": matched,
+            "reliable": reliable,
+            "threshold": vigil_phash::MATCH_DISTANCE,
+        }));
+        return;
+    }
+    let verdict = match (matched, reliable) {
+        (true, _) => "MATCH: the same picture",
+        (false, false) => "NO VERDICT: a hash has quality below 50 (too little detail to trust)",
+        (false, true) => "DIFFERENT pictures",
+    };
+    println!(
+        "{verdict} (PDQ distance {distance} of 256 bits; ≤ {} matches; quality {qa} and {qb})",
+        vigil_phash::MATCH_DISTANCE
+    );
+}
+
+/// What the enrichment pass after a capture did.
+pub fn print_enrich_summary(s: &vigil_core::enrich::EnrichSummary, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(s).unwrap_or_default();
+        v["event"] = "enriched".into();
+        print_json(&v);
+        return;
+    }
+    if s.images + s.other + s.videos_waiting + s.failed.len() as u64 == 0 {
+        return;
+    }
+    println!(
+        "Analysed: {} image(s) hashed (PDQ), {} other item(s); {} video(s) wait for video hashing.",
+        s.images, s.other, s.videos_waiting
+    );
+    for (sha, code, message) in &s.failed {
+        println!(
+            "  could not analyse item {sha} [{code}]: {message} (its bytes are kept as captured)"
+        );
+    }
+}
+
+/// An item's media analysis, under `vigil show ITEM`.
+pub fn print_analysis(a: Option<&vigil_store::MediaAnalysis>) {
+    let Some(a) = a else {
+        println!("  media         not analysed yet (`vigil enrich`)");
+        return;
+    };
+    let size = match (a.width, a.height) {
+        (Some(w), Some(h)) => format!(" {w}×{h}"),
+        _ => String::new(),
+    };
+    println!(
+        "  media         {}{}{size}",
+        a.kind,
+        a.format
+            .as_deref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default()
+    );
+    if let (Some(code), Some(error)) = (&a.error_code, &a.error) {
+        println!("  analysis      FAILED [{code}]: {error}");
+    }
+    for p in &a.pdq {
+        println!(
+            "  pdq {:<9} {}  quality {}",
+            p.variant,
+            hex::encode(p.hash),
+            p.quality
+        );
+    }
+}

@@ -6,12 +6,14 @@
 //! - [`log::Log`]: the transparency log: publishes signed checkpoints after each batch, issues
 //!   receipts and consistency proofs; [`log::check_receipt`] and [`log::check_consistency`]
 //!   are the offline checks a third party runs.
+//! - [`enrich::enrich`]: what each new item is as media, and its PDQ hashes.
 //! - [`verify::verify`]: re-hashes every blob and checks every catalog row against them.
 //!
 //! Interfaces (`vigil-cli`, later the server) call these and hold no business rules.
 
 pub mod capture;
 pub mod config;
+pub mod enrich;
 pub mod log;
 mod store;
 pub mod verify;

@@ -249,6 +249,10 @@ impl Catalog {
         Ok(catalog)
     }
 
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Closes the pool, checkpointing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -858,7 +862,7 @@ fn checkpoint_from_row(row: &SqliteRow) -> Result<StoredCheckpoint, CatalogError
     })
 }
 
-fn item_from_row(row: &SqliteRow) -> Result<ItemRecord, CatalogError> {
+pub(crate) fn item_from_row(row: &SqliteRow) -> Result<ItemRecord, CatalogError> {
     let key: String = row.try_get("sha256")?;
     let size: i64 = row.try_get("size")?;
     let malformed = |problem: String| CatalogError::Malformed {

@@ -30,6 +30,7 @@ mod digest;
 mod layout;
 mod leaf;
 mod logdir;
+mod media;
 mod timestamp;
 
 pub use blob::{
@@ -47,4 +48,5 @@ pub use leaf::{
     LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture, decode_capture_leaf, encode_capture_leaf,
 };
 pub use logdir::{LogDir, SequencerLock};
+pub use media::{MediaAnalysis, PdqRow};
 pub use timestamp::{now_rfc3339, parse_rfc3339};

@@ -7,5 +7,6 @@ mod capture_files;
 mod capture_http;
 mod crash;
 mod log;
+mod media;
 mod ssrf;
 mod verify;

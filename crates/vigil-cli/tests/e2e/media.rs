@@ -1,0 +1,126 @@
+//! Perceptual hashes from the real binary: `vigil hash`, `vigil compare`, and the enrichment
+//! that analyses every captured item, keeping the bytes of files that cannot be decoded.
+
+use crate::support::*;
+
+fn pdq_data() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/threatexchange/pdq/data")
+}
+
+#[test]
+fn hash_and_compare_images() {
+    let s = TestStore::new();
+    let data = pdq_data();
+    let orig = data.join("bridge-mods/aaa-orig.jpg");
+    let out = s
+        .cmd()
+        .args(["--json", "hash"])
+        .arg(&orig)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    // The PyPI pdqhash reference gives f8f8f0ce… on Pillow's pixels; another JPEG decoder may
+    // move a few bits.
+    let hash = vigil_phash_hex(&v["stored"][0]);
+    let reference = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    assert!(hamming(&hash, reference) <= 4, "{hash}");
+
+    let compare = |a: &std::path::Path, b: &std::path::Path| {
+        s.cmd().arg("compare").arg(a).arg(b).output().expect("run")
+    };
+    let same = compare(&orig, &data.join("bridge-mods/blur-a-lot.jpg"));
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stdout));
+    assert!(text(&same.stdout).starts_with("MATCH"));
+    let other = compare(&orig, &data.join("misc-images/c.png"));
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other.stdout));
+    assert!(text(&other.stdout).starts_with("DIFFERENT"));
+
+    // Hostile files: a clear error each, no crash.
+    let empty = s.dir.path().join("empty.jpg");
+    write(&empty, b"");
+    let cut = s.dir.path().join("cut.jpg");
+    let bytes = std::fs::read(&orig).expect("read");
+    write(&cut, &bytes[..bytes.len() / 3]);
+    let out = s
+        .cmd()
+        .args(["--json", "hash"])
+        .arg(&empty)
+        .arg(&cut)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines[0]["code"], "unsupported-format", "{lines:?}");
+    assert!(lines[1]["code"].is_string(), "{lines:?}");
+}
+
+#[test]
+fn captured_images_are_hashed_and_undecodable_ones_kept() {
+    let s = TestStore::new();
+    let data = pdq_data();
+    let src = s.dir.path().join("channel");
+    let orig = std::fs::read(data.join("bridge-mods/aaa-orig.jpg")).expect("read");
+    write(&src.join("post-1.jpg"), &orig);
+    write(
+        &src.join("post-2.jpg"),
+        &std::fs::read(data.join("bridge-mods/shrink-a-lot.jpg")).expect("read"),
+    );
+    write(&src.join("broken.jpg"), &orig[..orig.len() / 4]);
+    write(&src.join("caption.txt"), "Пленный, 3 ноября".as_bytes());
+    let (out, lines) = s.vigil_json(&["capture", &src.to_string_lossy()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let enriched = events(&lines, "enriched")[0];
+    assert_eq!(enriched["images"], 2, "{enriched}");
+    assert_eq!(enriched["other"], 1, "{enriched}");
+    let failed = enriched["failed"].as_array().expect("failed");
+    assert_eq!(failed.len(), 1, "{enriched}");
+    assert_eq!(failed[0][1], "corrupt", "{enriched}");
+
+    // The broken file's bytes are kept and verify; its analysis names the error.
+    let broken_sha = failed[0][0].as_str().expect("sha");
+    let (_, shown) = s.vigil_json(&["show", broken_sha]);
+    assert_eq!(shown[0]["analysis"]["kind"], "image");
+    assert_eq!(shown[0]["analysis"]["error_code"], "corrupt");
+    assert!(s.blob_path(broken_sha).is_file());
+    assert!(s.vigil(&["verify"]).status.success());
+
+    // The two versions of the photo have close stored hashes in the catalog.
+    let hash_of = |name: &str| {
+        let c = events(&lines, "committed")
+            .into_iter()
+            .find(|c| c["source"].as_str().unwrap_or("").ends_with(name))
+            .expect("committed");
+        let sha = c["items"][0]["sha256"].as_str().expect("sha").to_owned();
+        let (_, shown) = s.vigil_json(&["show", &sha]);
+        let pdq = &shown[0]["analysis"]["pdq"][0];
+        assert_eq!(pdq["variant"], "stored");
+        pdq["hash"].as_str().expect("hash").to_owned()
+    };
+    assert!(hamming(&hash_of("post-1.jpg"), &hash_of("post-2.jpg")) <= 31);
+
+    // Nothing is analysed twice.
+    let (_, again) = s.vigil_json(&["enrich"]);
+    assert_eq!(again[0]["images"], 0);
+}
+
+fn vigil_phash_hex(v: &serde_json::Value) -> String {
+    v.as_str().expect("hex").to_owned()
+}
+
+fn hamming(a: &str, b: &str) -> u32 {
+    let a = hex_bytes(a);
+    let b = hex_bytes(b);
+    a.iter().zip(&b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+fn hex_bytes(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
+        .collect()
+}

@@ -1,0 +1,154 @@
+//! Enrichment: after capture, find out what each new item is and compute its perceptual
+//! hashes, so re-posts can be found. An item that cannot be decoded keeps its bytes untouched;
+//! its analysis records the error.
+//!
+//! Still images are hashed with PDQ (as stored, and as displayed when EXIF turns them). Video
+//! items are left for the vPDQ job (not yet built): they stay unanalysed, so that job finds
+//! them. Everything else is recorded as `other` or `audio` without hashes.
+
+use std::io::{BufReader, Read, Seek};
+
+use serde::Serialize;
+use vigil_media::{DecodeLimits, MediaKind, SNIFF_LEN, image_hashes, sniff};
+use vigil_phash::{PdqHash, PdqHasher, Pipeline};
+use vigil_store::{BlobStore, Catalog, MediaAnalysis, PdqRow, now_rfc3339};
+
+use crate::{CoreError, VIGIL_VERSION};
+
+/// What an enrichment pass did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct EnrichSummary {
+    /// Images hashed.
+    pub images: u64,
+    /// Items recorded as neither image nor video.
+    pub other: u64,
+    /// Videos waiting for the vPDQ job.
+    pub videos_waiting: u64,
+    /// Items whose analysis failed: (sha256, code, message).
+    pub failed: Vec<(String, String, String)>,
+}
+
+/// Analyses every item that has none yet.
+pub async fn enrich(
+    catalog: &Catalog,
+    blobs: &BlobStore,
+    limits: &DecodeLimits,
+) -> Result<EnrichSummary, CoreError> {
+    let mut summary = EnrichSummary::default();
+    let mut hasher = PdqHasher::new();
+    let mut after: Option<String> = None;
+    loop {
+        let items = catalog
+            .items_without_analysis(after.as_deref(), 500)
+            .await?;
+        let Some(last) = items.last() else {
+            return Ok(summary);
+        };
+        after = Some(last.sha256.to_hex());
+        for item in items {
+            let analysis =
+                tokio::task::block_in_place(|| analyse(blobs, &item.sha256, limits, &mut hasher));
+            let Some(analysis) = analysis else {
+                summary.videos_waiting += 1;
+                continue;
+            };
+            match (&analysis.error_code, analysis.kind.as_str()) {
+                (Some(code), _) => summary.failed.push((
+                    item.sha256.to_hex(),
+                    code.clone(),
+                    analysis.error.clone().unwrap_or_default(),
+                )),
+                (None, "image") => summary.images += 1,
+                _ => summary.other += 1,
+            }
+            catalog.record_analysis(&analysis).await?;
+        }
+    }
+}
+
+/// Analyses one blob; `None` for a video (left for the vPDQ job).
+fn analyse(
+    blobs: &BlobStore,
+    sha256: &vigil_store::Sha256Digest,
+    limits: &DecodeLimits,
+    hasher: &mut PdqHasher,
+) -> Option<MediaAnalysis> {
+    let mut analysis = MediaAnalysis {
+        sha256: *sha256,
+        kind: "other".into(),
+        format: None,
+        width: None,
+        height: None,
+        orientation: None,
+        error_code: None,
+        error: None,
+        analysed_at: now_rfc3339(),
+        vigil_version: VIGIL_VERSION.to_owned(),
+        pdq: Vec::new(),
+    };
+    let mut file = match blobs.open_blob(sha256) {
+        Ok(f) => f,
+        Err(e) => {
+            analysis.error_code = Some("unreadable".into());
+            analysis.error = Some(e.to_string());
+            return Some(analysis);
+        }
+    };
+    let mut head = [0u8; SNIFF_LEN];
+    let n = read_up_to(&mut file, &mut head);
+    match sniff(&head[..n]) {
+        MediaKind::Video(_) => None,
+        MediaKind::Audio(format) => {
+            analysis.kind = "audio".into();
+            analysis.format = Some(format.into());
+            Some(analysis)
+        }
+        MediaKind::Other => Some(analysis),
+        MediaKind::Image(format) => {
+            analysis.kind = "image".into();
+            analysis.format = Some(format.into());
+            if let Err(e) = file.rewind() {
+                analysis.error_code = Some("unreadable".into());
+                analysis.error = Some(e.to_string());
+                return Some(analysis);
+            }
+            match image_hashes(BufReader::new(file), limits, Pipeline::default(), hasher) {
+                Ok(h) => {
+                    analysis.width = Some(h.width);
+                    analysis.height = Some(h.height);
+                    analysis.orientation = Some(h.orientation);
+                    analysis.pdq.push(pdq_row("stored", &h.stored));
+                    if let Some(d) = &h.displayed {
+                        analysis.pdq.push(pdq_row("displayed", d));
+                    }
+                }
+                Err(e) => {
+                    analysis.error_code = Some(e.code().into());
+                    analysis.error = Some(e.to_string());
+                }
+            }
+            Some(analysis)
+        }
+    }
+}
+
+fn pdq_row(variant: &str, (hex, quality): &(String, u8)) -> PdqRow {
+    PdqRow {
+        variant: variant.into(),
+        frame: -1,
+        timestamp: None,
+        hash: PdqHash::from_hex(hex).map(|h| h.0).unwrap_or([0; 32]),
+        quality: *quality,
+    }
+}
+
+fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
+}

@@ -1,0 +1,36 @@
+//! What a captured file is and what it shows: recognising media by its bytes
+//! ([`sniff`]), decoding images within limits that hostile files cannot get past
+//! ([`decode_image`]), and their PDQ perceptual hashes as stored and as displayed
+//! ([`image_hashes`]).
+//!
+//! Every failure is a typed [`MediaError`] with a stable code: a file that cannot be decoded
+//! stays in the store as it is; only its analysis records the error.
+//!
+//! ```
+//! use std::io::Cursor;
+//! use vigil_media::{DecodeLimits, MediaKind, decode_image, sniff};
+//! // A 1×1 24-bit BMP (no checksums to get wrong).
+//! let mut bmp = b"BM".to_vec();
+//! for v in [58u32, 0, 54, 40, 1, 1] {
+//!     bmp.extend_from_slice(&v.to_le_bytes());
+//! }
+//! bmp.extend_from_slice(&1u16.to_le_bytes());
+//! bmp.extend_from_slice(&24u16.to_le_bytes());
+//! for v in [0u32, 4, 2835, 2835, 0, 0] {
+//!     bmp.extend_from_slice(&v.to_le_bytes());
+//! }
+//! bmp.extend_from_slice(&[10, 20, 30, 0]);
+//! assert_eq!(sniff(&bmp), MediaKind::Image("bmp"));
+//! let decoded = decode_image(Cursor::new(&bmp), &DecodeLimits::default())?;
+//! assert_eq!((decoded.width, decoded.height, &decoded.rgb[..]), (1, 1, &[30, 20, 10][..]));
+//! # Ok::<(), vigil_media::MediaError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod decode;
+mod sniff;
+
+pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
+pub use sniff::SNIFF_LEN;
+pub use sniff::{MediaKind, sniff};
