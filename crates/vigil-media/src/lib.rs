@@ -30,7 +30,9 @@
 
 mod decode;
 mod sniff;
+mod video;
 
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
 pub use sniff::SNIFF_LEN;
 pub use sniff::{MediaKind, sniff};
+pub use video::{VideoError, VideoLimits, VpdqFrame, VpdqMatch, VpdqReport, vpdq_hash, vpdq_match};

@@ -1,0 +1,650 @@
+//! Video perceptual hashing: vPDQ (facebook/ThreatExchange `vpdq`), PDQ on sampled frames.
+//!
+//! [`vpdq_hash`] decodes every frame of the first video stream in decoding-output
+//! (presentation) order with FFmpeg, keeps frame `n` when `n % every == 0`, converts it to RGB24
+//! with swscale (`SWS_AREA`, as upstream) at its native size or a given size, and hashes it with
+//! PDQ's full-resolution pipeline. [`vpdq_match`] compares two such hash lists as upstream's
+//! `matchTwoHashBrute` does.
+//!
+//! Hostile files: only a fixed list of container formats is opened (no playlists, no
+//! concatenation, no image sequences), only through the `file` protocol, and frame size, frame
+//! count and duration are limited ([`VideoLimits`]). Damaged streams keep the frames that decode;
+//! what failed is counted in [`VpdqReport::decode_errors`].
+
+use std::path::Path;
+use std::sync::Once;
+
+use ffmpeg::codec;
+use ffmpeg::format::Pixel;
+use ffmpeg::media::Type as MediaType;
+use ffmpeg::software::scaling;
+use ffmpeg::util::frame::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
+use vigil_phash::{PdqHash, PdqHasher, Pipeline, PixelFormat, Pixels};
+
+/// Container formats (FFmpeg demuxer names) that [`vpdq_hash`] opens. Formats that open other
+/// files or URLs (HLS, DASH, concat, image sequences) are not on it.
+const FORMAT_WHITELIST: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,\
+mpegvideo,asf,ogg,h264,hevc,m4v,ivf,mxf,gif";
+
+/// Consecutive failed packet reads after which the rest of a file is given up.
+const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
+
+/// One hashed video frame: a line of upstream's vPDQ output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VpdqFrame {
+    /// Frame number, counted from 0 in decoding-output order.
+    pub frame: u64,
+    /// PDQ quality, 0..=100.
+    pub quality: u8,
+    /// The frame's PDQ hash.
+    pub hash: PdqHash,
+    /// `frame / fps`, computed in single precision as upstream does.
+    pub timestamp: f64,
+}
+
+impl VpdqFrame {
+    /// Upstream's line format: `frame_number,quality,pdq_hex,timestamp` with the timestamp in
+    /// seconds to three decimals, e.g. `30,100,e271…055c,1.000`.
+    pub fn to_line(&self) -> String {
+        format!(
+            "{},{},{},{:.3}",
+            self.frame,
+            self.quality,
+            self.hash.to_hex(),
+            self.timestamp
+        )
+    }
+
+    /// Parses a line of [`to_line`](Self::to_line)'s format (as in upstream's sample hash files).
+    pub fn from_line(line: &str) -> Option<VpdqFrame> {
+        let mut parts = line.trim().split(',');
+        let frame = parts.next()?.trim().parse().ok()?;
+        let quality = parts.next()?.trim().parse().ok()?;
+        let hash = PdqHash::from_hex(parts.next()?.trim()).ok()?;
+        let timestamp = parts.next()?.trim().parse().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(VpdqFrame {
+            frame,
+            quality,
+            hash,
+            timestamp,
+        })
+    }
+}
+
+/// How much a video may ask for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoLimits {
+    /// Largest width × height of a decoded or output frame (default 8K: 7680 × 4320).
+    pub max_pixels_per_frame: u64,
+    /// Most frames decoded (default 10,000,000).
+    pub max_frames: u64,
+    /// Longest duration, from the container or from frames decoded (default 24 hours).
+    pub max_duration_secs: f64,
+}
+
+impl Default for VideoLimits {
+    fn default() -> Self {
+        VideoLimits {
+            max_pixels_per_frame: 7680 * 4320,
+            max_frames: 10_000_000,
+            max_duration_secs: 24.0 * 3600.0,
+        }
+    }
+}
+
+/// The vPDQ hashes of a video and what was learnt decoding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VpdqReport {
+    /// The sampled frames' hashes, by frame number.
+    pub frames: Vec<VpdqFrame>,
+    /// Frame rate used for sampling and timestamps: the stream's average frame rate, or its
+    /// `r_frame_rate` when that is unknown.
+    pub fps: f64,
+    /// Width of the video stream (before any downscale).
+    pub width: u32,
+    /// Height of the video stream (before any downscale).
+    pub height: u32,
+    /// Rotation from the stream's display matrix, counterclockwise degrees in (-180, 180]
+    /// (FFmpeg's `av_display_rotation_get`, rounded), 0 when none. Frames are hashed as stored,
+    /// not rotated, as upstream does.
+    pub rotation_degrees: i32,
+    /// Frames decoded (all of them, sampled or not).
+    pub frames_decoded: u64,
+    /// Packets that failed to read or decode and decoder errors; decoding went on past them.
+    pub decode_errors: u64,
+    /// Duration in seconds: the container's when it gives one, else frames decoded / fps.
+    pub duration_secs: f64,
+}
+
+/// Why a video could not be hashed. The file itself is untouched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VideoError {
+    /// Reading the file failed (missing, unreadable, a path FFmpeg cannot take).
+    #[error("cannot read the file: {0}")]
+    Io(std::io::Error),
+    /// Not a container format that Vigil opens.
+    #[error("not a supported video container: {0}")]
+    Unsupported(String),
+    /// A container without a video stream (audio only, for instance).
+    #[error("the file has no video stream")]
+    NoVideoStream,
+    /// The video stream's codec has no decoder here.
+    #[error("no decoder for the video codec: {0}")]
+    UnsupportedCodec(String),
+    /// The video asks for more than the limits allow.
+    #[error("video exceeds the limits: {0}")]
+    TooLarge(String),
+    /// The bytes are damaged or truncated beyond use.
+    #[error("cannot decode the video: {0}")]
+    Corrupt(String),
+    /// Frames decoded but cannot be hashed (smaller than PDQ's minimum size).
+    #[error("cannot hash the frames: {0}")]
+    Hash(vigil_phash::PdqError),
+}
+
+impl VideoError {
+    /// A stable code for the catalog and for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VideoError::Io(_) => "io",
+            VideoError::Unsupported(_) => "unsupported-format",
+            VideoError::NoVideoStream => "no-video-stream",
+            VideoError::UnsupportedCodec(_) => "unsupported-codec",
+            VideoError::TooLarge(_) => "too-large",
+            VideoError::Corrupt(_) => "corrupt",
+            VideoError::Hash(_) => "unhashable",
+        }
+    }
+}
+
+impl From<std::io::Error> for VideoError {
+    fn from(e: std::io::Error) -> Self {
+        VideoError::Io(e)
+    }
+}
+
+fn init_ffmpeg() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        // Damaged streams make FFmpeg log per packet; errors are counted instead.
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
+        let _ = ffmpeg::init();
+    });
+}
+
+fn open_error(e: ffmpeg::Error) -> VideoError {
+    match e {
+        // Unrecognised bytes, or a format outside FORMAT_WHITELIST (EINVAL).
+        ffmpeg::Error::InvalidData | ffmpeg::Error::Other { .. } => {
+            VideoError::Unsupported(e.to_string())
+        }
+        ffmpeg::Error::Eof => VideoError::Corrupt("the file ends before its header".into()),
+        other => VideoError::Corrupt(other.to_string()),
+    }
+}
+
+fn too_large(what: String) -> VideoError {
+    VideoError::TooLarge(what)
+}
+
+fn check_pixels(w: u32, h: u32, limits: &VideoLimits) -> Result<(), VideoError> {
+    if u64::from(w) * u64::from(h) > limits.max_pixels_per_frame {
+        return Err(too_large(format!(
+            "frame of {w}×{h} pixels exceeds {} pixels",
+            limits.max_pixels_per_frame
+        )));
+    }
+    Ok(())
+}
+
+/// Counterclockwise rotation in degrees of a display matrix (nine 32-bit integers, FFmpeg's
+/// `av_display_rotation_get`), rounded and folded into (-180, 180].
+fn display_rotation(data: &[u8]) -> Option<i32> {
+    if data.len() < 36 {
+        return None;
+    }
+    let m = |i: usize| {
+        let b = [
+            data[4 * i],
+            data[4 * i + 1],
+            data[4 * i + 2],
+            data[4 * i + 3],
+        ];
+        f64::from(i32::from_ne_bytes(b))
+    };
+    let scale0 = m(0).hypot(m(3));
+    let scale1 = m(1).hypot(m(4));
+    if scale0 == 0.0 || scale1 == 0.0 {
+        return None;
+    }
+    let rotation = -(m(1) / scale1).atan2(m(0) / scale0).to_degrees();
+    let mut r = rotation.round() as i32 % 360;
+    if r <= -180 {
+        r += 360;
+    } else if r > 180 {
+        r -= 360;
+    }
+    Some(r)
+}
+
+/// How many frames apart upstream samples: `seconds_per_hash * fps` truncated to an integer,
+/// at least 1 (upstream's `static_cast<int>`; the same as rounding for whole frame rates).
+fn frame_step(seconds_per_hash: f64, fps: f64) -> u64 {
+    let step = seconds_per_hash * fps;
+    if step.is_finite() && step >= 1.0 {
+        // Truncation as upstream; values past u64 saturate.
+        step as u64
+    } else {
+        1
+    }
+}
+
+/// The vPDQ hashes of the video at `path`: every `seconds_per_hash` seconds (0: every frame),
+/// frames at native size or scaled to `downscale` first (`(width, height)`).
+///
+/// # Errors
+///
+/// [`VideoError`] when the file cannot be opened as a video, has no video stream, exceeds
+/// `limits`, or no frame at all decodes from a damaged stream. Damage after some frames
+/// decoded is not an error: those frames are kept and [`VpdqReport::decode_errors`] counts the
+/// rest.
+pub fn vpdq_hash(
+    path: &Path,
+    seconds_per_hash: f64,
+    downscale: Option<(u32, u32)>,
+    limits: &VideoLimits,
+) -> Result<VpdqReport, VideoError> {
+    init_ffmpeg();
+    if !seconds_per_hash.is_finite() || seconds_per_hash < 0.0 {
+        return Err(VideoError::Unsupported(format!(
+            "seconds_per_hash must be finite and >= 0, not {seconds_per_hash}"
+        )));
+    }
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(VideoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    if meta.len() == 0 {
+        return Err(VideoError::Corrupt("the file is empty".into()));
+    }
+    // Always through the `file` protocol, whatever the name looks like ("http:", "concat:").
+    let absolute = std::fs::canonicalize(path)?;
+    let Some(absolute) = absolute.to_str() else {
+        return Err(VideoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path is not valid UTF-8, which FFmpeg needs",
+        )));
+    };
+    let url = format!("file:{absolute}");
+
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("protocol_whitelist", "file");
+    options.set("format_whitelist", FORMAT_WHITELIST);
+    let mut input = ffmpeg::format::input_with_dictionary(&url, options).map_err(open_error)?;
+
+    // The first video stream, as upstream, skipping cover art.
+    let stream = input
+        .streams()
+        .find(|s| {
+            s.parameters().medium() == MediaType::Video
+                && !s
+                    .disposition()
+                    .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+        })
+        .ok_or(VideoError::NoVideoStream)?;
+    let stream_index = stream.index();
+    let parameters = stream.parameters();
+    let rotation_degrees = stream
+        .side_data()
+        .find(|sd| sd.kind() == codec::packet::side_data::Type::DisplayMatrix)
+        .and_then(|sd| display_rotation(sd.data()))
+        .unwrap_or(0);
+    let mut rate = stream.avg_frame_rate();
+    if rate.numerator() == 0 || rate.denominator() == 0 {
+        rate = stream.rate();
+    }
+    if rate.numerator() <= 0 || rate.denominator() <= 0 {
+        return Err(VideoError::Corrupt("the video has no frame rate".into()));
+    }
+    let fps = f64::from(rate.numerator()) / f64::from(rate.denominator());
+    let stream_duration = {
+        let tb = stream.time_base();
+        let d = stream.duration();
+        (d > 0 && tb.denominator() > 0 && tb.numerator() > 0)
+            .then(|| d as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator()))
+    };
+    let container_duration = (input.duration() > 0)
+        .then(|| input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
+    let declared_duration = stream_duration.or(container_duration);
+    if let Some(d) = declared_duration
+        && d > limits.max_duration_secs
+    {
+        return Err(too_large(format!(
+            "duration of {d:.1} s exceeds {} s",
+            limits.max_duration_secs
+        )));
+    }
+
+    let mut context = codec::context::Context::from_parameters(parameters)
+        .map_err(|e| VideoError::Corrupt(e.to_string()))?;
+    // Slice threads as upstream: output is the same as single-threaded decoding.
+    context.set_threading(codec::threading::Config {
+        kind: codec::threading::Type::Slice,
+        count: 0,
+        ..Default::default()
+    });
+    let codec_id = context.id();
+    let mut decoder = context.decoder().video().map_err(|e| match e {
+        ffmpeg::Error::DecoderNotFound => VideoError::UnsupportedCodec(format!("{codec_id:?}")),
+        other => VideoError::UnsupportedCodec(format!("{codec_id:?}: {other}")),
+    })?;
+    let (width, height) = (decoder.width(), decoder.height());
+    if width == 0 || height == 0 {
+        return Err(VideoError::Corrupt(
+            "the video stream has no frame size".into(),
+        ));
+    }
+    check_pixels(width, height, limits)?;
+    let (out_w, out_h) = downscale.unwrap_or((width, height));
+    if out_w == 0 || out_h == 0 {
+        return Err(VideoError::Unsupported(format!(
+            "downscale to {out_w}×{out_h}"
+        )));
+    }
+    check_pixels(out_w, out_h, limits)?;
+
+    let mut state = Sampler {
+        step: frame_step(seconds_per_hash, fps),
+        fps,
+        out_w,
+        out_h,
+        limits: *limits,
+        scaler: None,
+        decoded: VideoFrame::empty(),
+        rgb: VideoFrame::empty(),
+        packed: Vec::new(),
+        hasher: PdqHasher::new(),
+        frames: Vec::new(),
+        frames_decoded: 0,
+        decode_errors: 0,
+    };
+
+    let mut packet = ffmpeg::Packet::empty();
+    let mut consecutive_read_errors = 0;
+    loop {
+        match packet.read(&mut input) {
+            Ok(()) => consecutive_read_errors = 0,
+            Err(ffmpeg::Error::Eof) => break,
+            Err(_) => {
+                state.decode_errors += 1;
+                consecutive_read_errors += 1;
+                if consecutive_read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
+                    break;
+                }
+                continue;
+            }
+        }
+        if packet.stream() != stream_index {
+            continue;
+        }
+        if decoder.send_packet(&packet).is_err() {
+            state.decode_errors += 1;
+            continue;
+        }
+        state.drain(&mut decoder)?;
+    }
+    if decoder.send_eof().is_ok() {
+        state.drain(&mut decoder)?;
+    }
+
+    if state.frames_decoded == 0 {
+        return Err(VideoError::Corrupt(format!(
+            "no frame decoded ({} errors)",
+            state.decode_errors
+        )));
+    }
+    let duration_secs = declared_duration.unwrap_or(state.frames_decoded as f64 / fps);
+    Ok(VpdqReport {
+        frames: state.frames,
+        fps,
+        width,
+        height,
+        rotation_degrees,
+        frames_decoded: state.frames_decoded,
+        decode_errors: state.decode_errors,
+        duration_secs,
+    })
+}
+
+/// Decoding state: receives frames, samples, converts and hashes them.
+struct Sampler {
+    step: u64,
+    fps: f64,
+    out_w: u32,
+    out_h: u32,
+    limits: VideoLimits,
+    scaler: Option<scaling::Context>,
+    decoded: VideoFrame,
+    rgb: VideoFrame,
+    packed: Vec<u8>,
+    hasher: PdqHasher,
+    frames: Vec<VpdqFrame>,
+    frames_decoded: u64,
+    decode_errors: u64,
+}
+
+impl Sampler {
+    /// Receives every frame the decoder has ready.
+    fn drain(&mut self, decoder: &mut codec::decoder::Video) -> Result<(), VideoError> {
+        loop {
+            match decoder.receive_frame(&mut self.decoded) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(_) => {
+                    self.decode_errors += 1;
+                    return Ok(());
+                }
+            }
+            let n = self.frames_decoded;
+            self.frames_decoded += 1;
+            if self.frames_decoded > self.limits.max_frames {
+                return Err(too_large(format!(
+                    "more than {} frames",
+                    self.limits.max_frames
+                )));
+            }
+            if n as f64 / self.fps > self.limits.max_duration_secs {
+                return Err(too_large(format!(
+                    "frames past {} s",
+                    self.limits.max_duration_secs
+                )));
+            }
+            if n.is_multiple_of(self.step) {
+                self.hash_frame(n)?;
+            }
+        }
+    }
+
+    fn hash_frame(&mut self, n: u64) -> Result<(), VideoError> {
+        let (fmt, w, h) = (
+            self.decoded.format(),
+            self.decoded.width(),
+            self.decoded.height(),
+        );
+        if w == 0 || h == 0 || fmt == Pixel::None {
+            self.decode_errors += 1;
+            return Ok(());
+        }
+        check_pixels(w, h, &self.limits)?;
+        let stale = self.scaler.as_ref().is_none_or(|s| {
+            let i = s.input();
+            i.format != fmt || i.width != w || i.height != h
+        });
+        if stale {
+            // SWS_AREA, as upstream (`DOWNSAMPLE_METHOD`); the output size stays the stream's
+            // (or the downscale) even if the frame size changes mid-stream.
+            let scaler = scaling::Context::get(
+                fmt,
+                w,
+                h,
+                Pixel::RGB24,
+                self.out_w,
+                self.out_h,
+                scaling::Flags::AREA,
+            )
+            .map_err(|e| VideoError::Corrupt(format!("cannot convert {fmt:?} frames: {e}")))?;
+            self.scaler = Some(scaler);
+        }
+        let Some(scaler) = self.scaler.as_mut() else {
+            return Ok(());
+        };
+        if scaler.run(&self.decoded, &mut self.rgb).is_err() {
+            self.decode_errors += 1;
+            return Ok(());
+        }
+        let row = self.out_w as usize * 3;
+        let rows = self.out_h as usize;
+        let stride = self.rgb.stride(0);
+        let data = self.rgb.data(0);
+        self.packed.clear();
+        for y in 0..rows {
+            let start = y * stride;
+            match data.get(start..start + row) {
+                Some(line) => self.packed.extend_from_slice(line),
+                None => {
+                    self.decode_errors += 1;
+                    return Ok(());
+                }
+            }
+        }
+        let pixels = Pixels::new(self.out_w, self.out_h, PixelFormat::Rgb8, &self.packed)
+            .map_err(VideoError::Hash)?;
+        let result = self
+            .hasher
+            .hash(&pixels, Pipeline::FullResolution)
+            .map_err(VideoError::Hash)?;
+        self.frames.push(VpdqFrame {
+            frame: n,
+            quality: result.quality,
+            hash: result.hash,
+            timestamp: f64::from(n as f32 / self.fps as f32),
+        });
+        Ok(())
+    }
+}
+
+/// How much of two videos' quality frames find a partner in the other.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VpdqMatch {
+    /// Share (0..=100) of the query's quality frames within the distance of some target frame.
+    pub query_match_percent: f64,
+    /// Share (0..=100) of the target's quality frames within the distance of some query frame.
+    pub target_match_percent: f64,
+}
+
+impl VpdqMatch {
+    /// Whether the videos match: both shares at least `threshold_percent` (upstream's
+    /// `vpdq-match-hashes` tool and the Python `vpdq` examples use 80 for both). Requiring
+    /// both sides means a short clip does not match the long video it was cut from; check
+    /// [`query_match_percent`](Self::query_match_percent) alone for "the query appears in the
+    /// target".
+    pub fn is_match(&self, threshold_percent: f64) -> bool {
+        self.query_match_percent >= threshold_percent
+            && self.target_match_percent >= threshold_percent
+    }
+}
+
+/// Compares two vPDQ hash lists as upstream's `matchTwoHashBrute`: frames with quality below
+/// `quality` are dropped on each side; a frame counts when any frame of the other side is
+/// within `distance` bits; the counts are given as percentages of each side's kept frames (0
+/// when either side keeps none).
+///
+/// Upstream's C++ counts a pair when the distance is strictly below the tolerance; here a pair
+/// within `distance` (`<=`) counts, the rule PDQ itself uses for its threshold of 31
+/// ([`vigil_phash::MATCH_DISTANCE`]). Pass `distance - 1` for upstream's exact figure.
+pub fn vpdq_match(
+    query: &[VpdqFrame],
+    target: &[VpdqFrame],
+    distance: u32,
+    quality: u8,
+) -> VpdqMatch {
+    let q: Vec<&PdqHash> = query
+        .iter()
+        .filter(|f| f.quality >= quality)
+        .map(|f| &f.hash)
+        .collect();
+    let t: Vec<&PdqHash> = target
+        .iter()
+        .filter(|f| f.quality >= quality)
+        .map(|f| &f.hash)
+        .collect();
+    if q.is_empty() || t.is_empty() {
+        return VpdqMatch {
+            query_match_percent: 0.0,
+            target_match_percent: 0.0,
+        };
+    }
+    let share = |a: &[&PdqHash], b: &[&PdqHash]| {
+        let hits = a
+            .iter()
+            .filter(|x| b.iter().any(|y| x.distance(y) <= distance))
+            .count();
+        hits as f64 * 100.0 / a.len() as f64
+    };
+    VpdqMatch {
+        query_match_percent: share(&q, &t),
+        target_match_percent: share(&t, &q),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_truncates_like_upstream() {
+        assert_eq!(frame_step(1.0, 30.0), 30);
+        assert_eq!(frame_step(0.0, 30.0), 1);
+        assert_eq!(frame_step(1.0, 0.5), 1);
+        assert_eq!(frame_step(1.0, 30000.0 / 1001.0), 29);
+    }
+
+    #[test]
+    fn rotation_of_display_matrices() {
+        let matrix = |m: [i32; 9]| m.iter().flat_map(|v| v.to_ne_bytes()).collect::<Vec<u8>>();
+        let one = 1 << 16;
+        assert_eq!(
+            display_rotation(&matrix([one, 0, 0, 0, one, 0, 0, 0, 1 << 30])),
+            Some(0)
+        );
+        // av_display_rotation_set(m, 90): [0, -1, 1, 0] scaled.
+        assert_eq!(
+            display_rotation(&matrix([0, -one, 0, one, 0, 0, 0, 0, 1 << 30])),
+            Some(90)
+        );
+        assert_eq!(
+            display_rotation(&matrix([0, one, 0, -one, 0, 0, 0, 0, 1 << 30])),
+            Some(-90)
+        );
+        assert_eq!(display_rotation(&[0; 8]), None);
+    }
+
+    #[test]
+    fn lines_round_trip() {
+        let line = "30,100,e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c,1.000";
+        let f = VpdqFrame::from_line(line).expect("parses");
+        assert_eq!(f.to_line(), line);
+        assert!(VpdqFrame::from_line("1,2,zz,0.1").is_none());
+    }
+}
