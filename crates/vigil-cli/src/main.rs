@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use vigil_capture::netguard::NetPolicy;
 use vigil_core::capture::{self, CaptureSettings, CaptureSource};
 use vigil_core::{Store, StoreOrigin, enrich, locate_store, log, verify};
-use vigil_media::{DecodeLimits, ImageHashes, MediaError};
+use vigil_media::{DecodeLimits, ImageHashes, VideoLimits, VpdqReport, vpdq_match};
 use vigil_phash::{MATCH_DISTANCE, MIN_QUALITY, PdqHash, PdqHasher, Pipeline};
 use vigil_store::{CaptureFilter, CaptureStatus, Sha256Digest, parse_rfc3339};
 
@@ -60,16 +60,21 @@ enum Command {
         #[arg(long, value_name = "N")]
         sample: Option<u64>,
     },
-    /// Print the perceptual hash (PDQ) of image files. Needs no store.
+    /// Print perceptual hashes: PDQ of images, vPDQ of videos (one frame a second, lines
+    /// `frame,quality,hash,seconds` as upstream). Needs no store.
     Hash {
-        /// Image files.
+        /// Image or video files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Reproduce the C++ reference tool (512×512 pre-resize) instead of full resolution.
+        /// Images: reproduce the C++ reference tool (512×512 pre-resize), not full resolution.
         #[arg(long)]
         cpp_compat: bool,
+        /// Videos: hash every frame instead of one a second.
+        #[arg(long)]
+        every_frame: bool,
     },
-    /// Say whether two image files show the same picture (PDQ distance ≤ 31). Needs no store.
+    /// Say whether two images show the same picture (PDQ distance ≤ 31), or two videos the same
+    /// footage (80% of each side's frames within 31 bits of the other's). Needs no store.
     Compare {
         /// One file.
         a: PathBuf,
@@ -249,7 +254,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id } => show(&dir, &id, cli.json).await,
         Command::Verify { sample } => verify_cmd(&dir, sample, cli.json).await,
         Command::Log(cmd) => log_cmd(&dir, cmd, cli.json).await,
-        Command::Hash { files, cpp_compat } => hash_cmd(&files, cpp_compat, cli.json),
+        Command::Hash {
+            files,
+            cpp_compat,
+            every_frame,
+        } => hash_cmd(&files, cpp_compat, every_frame, cli.json),
         Command::Compare { a, b } => compare_cmd(&a, &b, cli.json),
         Command::Enrich => enrich_cmd(&dir, cli.json).await,
         Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
@@ -693,18 +702,25 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// What `vigil hash` found in a file.
+enum FileHashes {
+    Image(ImageHashes),
+    Video(VpdqReport),
+}
+
 fn hash_file(
     path: &std::path::Path,
     pipeline: Pipeline,
+    seconds_per_hash: f64,
     hasher: &mut PdqHasher,
-) -> Result<ImageHashes, MediaError> {
-    let file = std::fs::File::open(path)?;
+) -> Result<FileHashes> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut head = [0u8; vigil_media::SNIFF_LEN];
     let n = std::io::Read::read(&mut &file, &mut head)?;
-    if let vigil_media::MediaKind::Video(format) = vigil_media::sniff(&head[..n]) {
-        return Err(MediaError::Corrupt(format!(
-            "{format} video: video hashing (vPDQ) is not available yet"
-        )));
+    if let vigil_media::MediaKind::Video(_) = vigil_media::sniff(&head[..n]) {
+        let report = vigil_media::vpdq_hash(path, seconds_per_hash, None, &VideoLimits::default())
+            .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+        return Ok(FileHashes::Video(report));
     }
     std::io::Seek::rewind(&mut &file)?;
     vigil_media::image_hashes(
@@ -713,20 +729,34 @@ fn hash_file(
         pipeline,
         hasher,
     )
+    .map(FileHashes::Image)
+    .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))
 }
 
-fn hash_cmd(files: &[PathBuf], cpp_compat: bool, json: bool) -> Result<ExitCode> {
+fn hash_cmd(
+    files: &[PathBuf],
+    cpp_compat: bool,
+    every_frame: bool,
+    json: bool,
+) -> Result<ExitCode> {
     let pipeline = if cpp_compat {
         Pipeline::CppCompatible
     } else {
         Pipeline::FullResolution
     };
+    let seconds_per_hash = if every_frame { 0.0 } else { 1.0 };
     let mut hasher = PdqHasher::new();
     let mut failed = false;
     for f in files {
-        let result = hash_file(f, pipeline, &mut hasher);
-        failed |= result.is_err();
-        output::print_file_hash(&f.display().to_string(), &result, json);
+        let name = f.display().to_string();
+        match hash_file(f, pipeline, seconds_per_hash, &mut hasher) {
+            Ok(FileHashes::Image(h)) => output::print_image_hash(&name, &h, json),
+            Ok(FileHashes::Video(v)) => output::print_video_hash(&name, &v, json),
+            Err(e) => {
+                failed = true;
+                output::print_hash_failure(&name, &format!("{e:#}"), json);
+            }
+        }
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -735,12 +765,29 @@ fn hash_cmd(files: &[PathBuf], cpp_compat: bool, json: bool) -> Result<ExitCode>
     })
 }
 
+/// Share of each video's quality frames that must find a partner (upstream's default).
+const VIDEO_MATCH_PERCENT: f64 = 80.0;
+
 fn compare_cmd(a: &std::path::Path, b: &std::path::Path, json: bool) -> Result<ExitCode> {
     let mut hasher = PdqHasher::new();
-    let ha =
-        hash_file(a, Pipeline::default(), &mut hasher).with_context(|| a.display().to_string())?;
-    let hb =
-        hash_file(b, Pipeline::default(), &mut hasher).with_context(|| b.display().to_string())?;
+    let ha = hash_file(a, Pipeline::default(), 1.0, &mut hasher)
+        .with_context(|| a.display().to_string())?;
+    let hb = hash_file(b, Pipeline::default(), 1.0, &mut hasher)
+        .with_context(|| b.display().to_string())?;
+    let (ha, hb) = match (ha, hb) {
+        (FileHashes::Image(x), FileHashes::Image(y)) => (x, y),
+        (FileHashes::Video(x), FileHashes::Video(y)) => {
+            let m = vpdq_match(&x.frames, &y.frames, MATCH_DISTANCE, MIN_QUALITY);
+            let matched = m.is_match(VIDEO_MATCH_PERCENT);
+            output::print_video_comparison(&m, matched, json);
+            return Ok(if matched {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        _ => bail!("compare an image with an image, or a video with a video"),
+    };
     let variants = |h: &ImageHashes| {
         let mut v = vec![h.stored.clone()];
         v.extend(h.displayed.clone());

@@ -421,32 +421,95 @@ pub fn print_check_failure(code: &str, message: &str, json: bool) {
     }
 }
 
-/// The result of `vigil hash` for one file.
-pub fn print_file_hash(
-    file: &str,
-    result: &Result<vigil_media::ImageHashes, vigil_media::MediaError>,
-    json: bool,
-) {
-    match (result, json) {
-        (Ok(h), true) => {
-            let mut v = serde_json::to_value(h).unwrap_or_default();
-            v["file"] = file.into();
-            print_json(&v);
-        }
-        (Err(e), true) => print_json(
-            &serde_json::json!({ "file": file, "code": e.code(), "error": e.to_string() }),
-        ),
-        (Ok(h), false) => {
-            println!("{}  quality {:>3}  {file}", h.stored.0, h.stored.1);
-            if let Some((hex, q)) = &h.displayed {
-                println!(
-                    "{hex}  quality {q:>3}  {file} (as displayed, EXIF orientation {})",
-                    h.orientation
-                );
-            }
-        }
-        (Err(e), false) => println!("ERROR [{}] {file}: {e}", e.code()),
+/// `vigil hash` of an image.
+pub fn print_image_hash(file: &str, h: &vigil_media::ImageHashes, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(h).unwrap_or_default();
+        v["file"] = file.into();
+        v["kind"] = "image".into();
+        print_json(&v);
+        return;
     }
+    println!("{}  quality {:>3}  {file}", h.stored.0, h.stored.1);
+    if let Some((hex, q)) = &h.displayed {
+        println!(
+            "{hex}  quality {q:>3}  {file} (as displayed, EXIF orientation {})",
+            h.orientation
+        );
+    }
+}
+
+/// `vigil hash` of a video: upstream's vPDQ line format under a comment line.
+pub fn print_video_hash(file: &str, v: &vigil_media::VpdqReport, json: bool) {
+    if json {
+        print_json(&serde_json::json!({
+            "file": file,
+            "kind": "video",
+            "fps": v.fps,
+            "width": v.width,
+            "height": v.height,
+            "rotation_degrees": v.rotation_degrees,
+            "frames_decoded": v.frames_decoded,
+            "decode_errors": v.decode_errors,
+            "duration_secs": v.duration_secs,
+            "frames": v.frames.iter().map(|f| f.to_line()).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    let errors = if v.decode_errors > 0 {
+        format!(", {} decoding error(s)", v.decode_errors)
+    } else {
+        String::new()
+    };
+    println!(
+        "# {file}: {}×{}, {:.3} fps, {:.1} s, {} frame(s) hashed of {} decoded{errors}",
+        v.width,
+        v.height,
+        v.fps,
+        v.duration_secs,
+        v.frames.len(),
+        v.frames_decoded,
+    );
+    for f in &v.frames {
+        println!("{}", f.to_line());
+    }
+}
+
+/// `vigil hash` of a file that could not be hashed; `error` starts with `[code]`.
+pub fn print_hash_failure(file: &str, error: &str, json: bool) {
+    if json {
+        let code = error
+            .strip_prefix('[')
+            .and_then(|e| e.split_once(']'))
+            .map(|(c, _)| c)
+            .unwrap_or("error");
+        print_json(&serde_json::json!({ "file": file, "code": code, "error": error }));
+    } else {
+        println!("ERROR {file}: {error}");
+    }
+}
+
+/// The result of `vigil compare` for two videos.
+pub fn print_video_comparison(m: &vigil_media::VpdqMatch, matched: bool, json: bool) {
+    if json {
+        print_json(&serde_json::json!({
+            "query_match_percent": m.query_match_percent,
+            "target_match_percent": m.target_match_percent,
+            "match": matched,
+        }));
+        return;
+    }
+    let verdict = if matched {
+        "MATCH: the same footage"
+    } else {
+        "DIFFERENT footage"
+    };
+    println!(
+        "{verdict} ({:.1}% of the first video's hashed frames and {:.1}% of the second's have a partner within {} bits; 80% on each side matches)",
+        m.query_match_percent,
+        m.target_match_percent,
+        vigil_phash::MATCH_DISTANCE
+    );
 }
 
 /// The result of `vigil compare`.
@@ -480,12 +543,12 @@ pub fn print_enrich_summary(s: &vigil_core::enrich::EnrichSummary, json: bool) {
         print_json(&v);
         return;
     }
-    if s.images + s.other + s.videos_waiting + s.failed.len() as u64 == 0 {
+    if s.images + s.videos + s.other + s.failed.len() as u64 == 0 {
         return;
     }
     println!(
-        "Analysed: {} image(s) hashed (PDQ), {} other item(s); {} video(s) wait for video hashing.",
-        s.images, s.other, s.videos_waiting
+        "Analysed: {} image(s) hashed (PDQ), {} video(s) hashed (vPDQ), {} other item(s).",
+        s.images, s.videos, s.other
     );
     for (sha, code, message) in &s.failed {
         println!(

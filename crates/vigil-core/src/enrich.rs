@@ -2,14 +2,16 @@
 //! hashes, so re-posts can be found. An item that cannot be decoded keeps its bytes untouched;
 //! its analysis records the error.
 //!
-//! Still images are hashed with PDQ (as stored, and as displayed when EXIF turns them). Video
-//! items are left for the vPDQ job (not yet built): they stay unanalysed, so that job finds
-//! them. Everything else is recorded as `other` or `audio` without hashes.
+//! Still images are hashed with PDQ (as stored, and as displayed when EXIF turns them); videos
+//! with vPDQ (one PDQ hash a second, as upstream's default), keeping the frames that decode
+//! from a damaged stream. Everything else is recorded as `other` or `audio` without hashes.
 
 use std::io::{BufReader, Read, Seek};
 
 use serde::Serialize;
-use vigil_media::{DecodeLimits, MediaKind, SNIFF_LEN, image_hashes, sniff};
+use vigil_media::{
+    DecodeLimits, MediaKind, SNIFF_LEN, VideoLimits, image_hashes, sniff, vpdq_hash,
+};
 use vigil_phash::{PdqHash, PdqHasher, Pipeline};
 use vigil_store::{BlobStore, Catalog, MediaAnalysis, PdqRow, now_rfc3339};
 
@@ -20,10 +22,10 @@ use crate::{CoreError, VIGIL_VERSION};
 pub struct EnrichSummary {
     /// Images hashed.
     pub images: u64,
+    /// Videos hashed (vPDQ).
+    pub videos: u64,
     /// Items recorded as neither image nor video.
     pub other: u64,
-    /// Videos waiting for the vPDQ job.
-    pub videos_waiting: u64,
     /// Items whose analysis failed: (sha256, code, message).
     pub failed: Vec<(String, String, String)>,
 }
@@ -48,10 +50,6 @@ pub async fn enrich(
         for item in items {
             let analysis =
                 tokio::task::block_in_place(|| analyse(blobs, &item.sha256, limits, &mut hasher));
-            let Some(analysis) = analysis else {
-                summary.videos_waiting += 1;
-                continue;
-            };
             match (&analysis.error_code, analysis.kind.as_str()) {
                 (Some(code), _) => summary.failed.push((
                     item.sha256.to_hex(),
@@ -59,6 +57,7 @@ pub async fn enrich(
                     analysis.error.clone().unwrap_or_default(),
                 )),
                 (None, "image") => summary.images += 1,
+                (None, "video") => summary.videos += 1,
                 _ => summary.other += 1,
             }
             catalog.record_analysis(&analysis).await?;
@@ -66,13 +65,13 @@ pub async fn enrich(
     }
 }
 
-/// Analyses one blob; `None` for a video (left for the vPDQ job).
+/// Analyses one blob.
 fn analyse(
     blobs: &BlobStore,
     sha256: &vigil_store::Sha256Digest,
     limits: &DecodeLimits,
     hasher: &mut PdqHasher,
-) -> Option<MediaAnalysis> {
+) -> MediaAnalysis {
     let mut analysis = MediaAnalysis {
         sha256: *sha256,
         kind: "other".into(),
@@ -91,26 +90,32 @@ fn analyse(
         Err(e) => {
             analysis.error_code = Some("unreadable".into());
             analysis.error = Some(e.to_string());
-            return Some(analysis);
+            return analysis;
         }
     };
     let mut head = [0u8; SNIFF_LEN];
     let n = read_up_to(&mut file, &mut head);
     match sniff(&head[..n]) {
-        MediaKind::Video(_) => None,
+        MediaKind::Video(format) => {
+            analysis.kind = "video".into();
+            analysis.format = Some(format.into());
+            drop(file);
+            video(&mut analysis, &blobs.path_of(sha256));
+            analysis
+        }
         MediaKind::Audio(format) => {
             analysis.kind = "audio".into();
             analysis.format = Some(format.into());
-            Some(analysis)
+            analysis
         }
-        MediaKind::Other => Some(analysis),
+        MediaKind::Other => analysis,
         MediaKind::Image(format) => {
             analysis.kind = "image".into();
             analysis.format = Some(format.into());
             if let Err(e) = file.rewind() {
                 analysis.error_code = Some("unreadable".into());
                 analysis.error = Some(e.to_string());
-                return Some(analysis);
+                return analysis;
             }
             match image_hashes(BufReader::new(file), limits, Pipeline::default(), hasher) {
                 Ok(h) => {
@@ -127,7 +132,40 @@ fn analyse(
                     analysis.error = Some(e.to_string());
                 }
             }
-            Some(analysis)
+            analysis
+        }
+    }
+}
+
+/// vPDQ of a stored video, one frame a second; a stream damaged part-way keeps the frames
+/// that decoded and says how much failed.
+fn video(analysis: &mut MediaAnalysis, path: &std::path::Path) {
+    match vpdq_hash(path, 1.0, None, &VideoLimits::default()) {
+        Ok(report) => {
+            analysis.width = Some(report.width);
+            analysis.height = Some(report.height);
+            analysis.pdq = report
+                .frames
+                .iter()
+                .map(|f| PdqRow {
+                    variant: "frame".into(),
+                    frame: f.frame as i64,
+                    timestamp: Some(f.timestamp),
+                    hash: f.hash.0,
+                    quality: f.quality,
+                })
+                .collect();
+            if report.decode_errors > 0 {
+                analysis.error_code = Some("partly-decoded".into());
+                analysis.error = Some(format!(
+                    "{} packet(s) or frame(s) failed to decode; the {} frame(s) that decoded are hashed",
+                    report.decode_errors, report.frames_decoded
+                ));
+            }
+        }
+        Err(e) => {
+            analysis.error_code = Some(e.code().into());
+            analysis.error = Some(e.to_string());
         }
     }
 }

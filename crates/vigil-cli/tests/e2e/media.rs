@@ -124,3 +124,67 @@ fn hex_bytes(h: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
         .collect()
 }
+
+fn sample_videos() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/threatexchange/tmk/sample-videos")
+}
+
+#[test]
+fn captured_videos_get_vpdq_and_compare_by_footage() {
+    let s = TestStore::new();
+    let videos = sample_videos();
+    let src = s.dir.path().join("channel");
+    let clip = std::fs::read(videos.join("chair-20-sd-bar.mp4")).expect("read");
+    write(&src.join("repost.mp4"), &clip);
+    // A download cut short: the frames before the cut are still hashed.
+    let faststart = std::fs::read(videos.join("pattern-sd-grey-bar.mp4")).expect("read");
+    write(
+        &src.join("partial.mp4"),
+        &faststart[..faststart.len() * 3 / 10],
+    );
+    let (out, lines) = s.vigil_json(&["capture", &src.to_string_lossy()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let enriched = events(&lines, "enriched")[0];
+    let sha_of = |name: &str| {
+        events(&lines, "committed")
+            .into_iter()
+            .find(|c| c["source"].as_str().unwrap_or("").ends_with(name))
+            .expect("committed")["items"][0]["sha256"]
+            .as_str()
+            .expect("sha")
+            .to_owned()
+    };
+    let (_, shown) = s.vigil_json(&["show", &sha_of("repost.mp4")]);
+    let a = &shown[0]["analysis"];
+    assert_eq!(
+        (a["kind"].as_str(), a["format"].as_str()),
+        (Some("video"), Some("mp4")),
+        "{a}"
+    );
+    let frames = a["pdq"].as_array().expect("frames");
+    assert_eq!(
+        frames.len(),
+        21,
+        "one hash a second of a 20.4 s clip: {enriched}"
+    );
+    assert_eq!(frames[1]["frame"], 30);
+    assert_eq!(frames[1]["timestamp"], 1.0);
+    let (_, shown) = s.vigil_json(&["show", &sha_of("partial.mp4")]);
+    let a = &shown[0]["analysis"];
+    assert!(!a["pdq"].as_array().expect("frames").is_empty(), "{a}");
+    assert!(s.vigil(&["verify"]).status.success());
+
+    let compare = |a: &str, b: &str| {
+        s.cmd()
+            .arg("compare")
+            .arg(videos.join(a))
+            .arg(videos.join(b))
+            .output()
+            .expect("run")
+    };
+    let same = compare("chair-20-sd-bar.mp4", "chair-22-sd-grey-bar.mp4");
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stdout));
+    let other = compare("chair-20-sd-bar.mp4", "pattern-hd-no-bar.mp4");
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other.stdout));
+}
