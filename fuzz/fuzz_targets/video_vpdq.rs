@@ -1,0 +1,20 @@
+//! Any bytes given to the video path (FFmpeg demuxing and decoding, frame conversion, PDQ):
+//! a clear error or some frames, never a panic or a hang.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use vigil_media::{VideoLimits, vpdq_hash};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let path = dir.path().join("input");
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let limits = VideoLimits {
+        max_pixels_per_frame: 1920 * 1080,
+        max_frames: 2_000,
+        max_duration_secs: 600.0,
+    };
+    let _ = vpdq_hash(&path, 0.0, None, &limits);
+});

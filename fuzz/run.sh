@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a while (not part of the tests).
+#
+#   bash fuzz/run.sh [SECONDS_PER_TARGET]     (default 120)
+#
+# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds the corpora
+# with the project's demo files and, when present, the team's reference vectors in ../shared.
+set -euo pipefail
+cd "$(dirname "$0")"
+SECS="${1:-120}"
+SHARED="../../shared/vectors"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+seed() {
+  local target="$1"; shift
+  mkdir -p "corpus/$target"
+  for f in "$@"; do [ -f "$f" ] && cp -n "$f" "corpus/$target/" 2>/dev/null || true; done
+}
+seed image_decode ../demo/sample/photos/*.png ../demo/site/post.png \
+  "$SHARED"/threatexchange/pdq/data/misc-images/* "$SHARED"/c2pa/sample1.webp "$SHARED"/c2pa/no_manifest.jpg
+seed video_vpdq "$SHARED"/threatexchange/tmk/sample-videos/test-padded-dimensions.mp4 \
+  "$SHARED"/threatexchange/tmk/sample-videos/pattern-sd-grey-bar.mp4
+seed receipt_and_leaf "$SHARED"/tlog/c2sp-specs/tlog-proof.md
+for target in image_decode video_vpdq receipt_and_leaf; do
+  echo "== $target for ${SECS}s"
+  cargo +nightly fuzz run "$target" "corpus/$target" -- \
+    -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=30 -max_len=4194304 2>&1 | tail -n 4
+done
