@@ -16,5 +16,5 @@ fuzz_target!(|data: &[u8]| {
         max_frames: 2_000,
         max_duration_secs: 600.0,
     };
-    let _ = vpdq_hash(&path, 0.0, None, &limits);
+    let _ = vpdq_hash(&path, 1.0, None, &limits);
 });

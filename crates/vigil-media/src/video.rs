@@ -377,9 +377,12 @@ pub fn vpdq_hash(
         decode_errors: 0,
     };
 
-    let mut packet = ffmpeg::Packet::empty();
     let mut consecutive_read_errors = 0;
     loop {
+        // A fresh packet each time: `av_read_frame` does not release what a reused packet
+        // held, so reuse leaks one buffer per packet (found by the `video_vpdq` fuzz target).
+        // Dropping the packet releases it.
+        let mut packet = ffmpeg::Packet::empty();
         match packet.read(&mut input) {
             Ok(()) => consecutive_read_errors = 0,
             Err(ffmpeg::Error::Eof) => break,
