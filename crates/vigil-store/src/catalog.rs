@@ -409,11 +409,7 @@ impl Catalog {
         .bind(filter.limit.unwrap_or(-1))
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.hydrate(row).await?);
-        }
-        Ok(out)
+        self.hydrate_all(rows).await
     }
 
     /// One capture by id.
@@ -730,6 +726,10 @@ impl Catalog {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
+        self.hydrate_all(rows).await
+    }
+
+    async fn hydrate_all(&self, rows: Vec<SqliteRow>) -> Result<Vec<StoredCapture>, CatalogError> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             out.push(self.hydrate(row).await?);

@@ -76,22 +76,10 @@ fn browser_connections_pass_the_ssrf_guard() {
     // the browser must reach the page and be refused the video by the guard proxy.
     let public = TestServer::start("127.0.0.2");
     let s = TestStore::new();
-    let url = format!(
-        "http://public.example:{}/page-with-loopback-video.html",
-        public.addr.port()
-    );
-    let out = s
-        .cmd()
+    let (mut cmd, url) = s.capture_from_public_host(&public, "/page-with-loopback-video.html");
+    let out = cmd
         .env_remove("VIGIL_NO_BROWSER")
-        .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
-        .args([
-            "--json",
-            "capture",
-            "--no-media",
-            "--resolve",
-            "public.example=127.0.0.2",
-            &url,
-        ])
+        .args(["--no-media", &url])
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", text(&out.stderr));

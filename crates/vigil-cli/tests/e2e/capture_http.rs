@@ -154,22 +154,8 @@ fn ytdlp_connections_pass_the_ssrf_guard() {
     // 127.0.0.1: yt-dlp must be refused by the guard proxy when it fetches the video.
     let public = TestServer::start("127.0.0.2");
     let s = TestStore::new();
-    let url = format!(
-        "http://public.example:{}/page-with-loopback-video.html",
-        public.addr.port()
-    );
-    let out = s
-        .cmd()
-        .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
-        .args([
-            "--json",
-            "capture",
-            "--resolve",
-            "public.example=127.0.0.2",
-            &url,
-        ])
-        .output()
-        .expect("run");
+    let (mut cmd, url) = s.capture_from_public_host(&public, "/page-with-loopback-video.html");
+    let out = cmd.arg(&url).output().expect("run");
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json"))

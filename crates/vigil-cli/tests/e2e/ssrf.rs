@@ -74,17 +74,9 @@ fn a_public_host_that_redirects_to_loopback_is_refused_at_the_redirect() {
     // 127.0.0.2 plays a public host (test hook); its redirect points at 127.0.0.1.
     let public = TestServer::start("127.0.0.2");
     let s = TestStore::new();
-    let url = format!("http://public.example:{}/to-loopback", public.addr.port());
-    let (out, lines) = s
-        .cmd()
-        .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
-        .args([
-            "--json",
-            "capture",
-            "--resolve",
-            "public.example=127.0.0.2",
-            &url,
-        ])
+    let (mut cmd, url) = s.capture_from_public_host(&public, "/to-loopback");
+    let (out, lines) = cmd
+        .arg(&url)
         .output()
         .map(|o| {
             let lines: Vec<serde_json::Value> = text(&o.stdout)

@@ -34,6 +34,23 @@ impl TestStore {
         c
     }
 
+    /// `vigil --json capture --resolve public.example=127.0.0.2`, with 127.0.0.2 treated as a
+    /// public address (the test hook), and the URL of `path` on `server` (bound to 127.0.0.2)
+    /// under that name. Add flags, then the URL.
+    pub fn capture_from_public_host(&self, server: &TestServer, path: &str) -> (Command, String) {
+        let mut c = self.cmd();
+        c.env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2").args([
+            "--json",
+            "capture",
+            "--resolve",
+            "public.example=127.0.0.2",
+        ]);
+        (
+            c,
+            format!("http://public.example:{}{path}", server.addr.port()),
+        )
+    }
+
     pub fn vigil(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("run vigil")
     }
