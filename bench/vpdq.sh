@@ -26,12 +26,12 @@ files=("$clip")
 for f in "${SAMPLES:-$REPO/../shared/vectors/threatexchange/tmk/sample-videos}"/{chair-19-sd-bar,pattern-hd-no-bar}.mp4; do
   [ -f "$f" ] && files+=("$f")
 done
-printf '| file | frames | sampling | vigil s | vigil frames/s | vpdq (1 thread) s | vpdq (auto threads) s | vigil / vpdq-1 | hashes equal |\n|---|---|---|---|---|---|---|---|---|\n'
+printf '| file | frames | sampling | vigil skipped | vigil s | vigil frames/s | vpdq (1 thread) s | vpdq (auto threads) s | vigil / vpdq-1 | hashes equal |\n|---|---|---|---|---|---|---|---|---|---|\n'
 for f in "${files[@]}"; do
   for sph in 1 0; do
     flag=""; [ "$sph" = 0 ] && flag="--every-frame"
     t0=$(date +%s.%N); "$VIGIL_BIN" --json hash $flag "$f" > "$WORK/v.json"; t1=$(date +%s.%N)
-    read -r frames_decoded < <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["frames_decoded"])' "$WORK/v.json")
+    read -r frame_count skipped < <(python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print(d["frame_count"], d["frames_skipped"])' "$WORK/v.json")
     out=$("$VENV/bin/python" - "$f" "$sph" "$WORK/v.json" <<'PY'
 import json, sys, time, vpdq
 path, sph, ours = sys.argv[1], float(sys.argv[2]), json.load(open(sys.argv[3]))
@@ -52,10 +52,10 @@ PY
 )
     read -r t_one t_auto n_theirs same maxd <<<"$out"
     ours=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
-    fps=$(python3 -c "print(f'{$frames_decoded / ($t1 - $t0):.0f}')")
+    fps=$(python3 -c "print(f'{$frame_count / ($t1 - $t0):.0f}')")
     ratio=$(python3 -c "print(f'{$t_one / ($t1 - $t0):.2f}')")
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s× | frames %s, max distance %s |\n' \
-      "$(basename "$f")" "$frames_decoded" "$([ "$sph" = 0 ] && echo every frame || echo 1/s)" \
-      "$ours" "$fps" "$t_one" "$t_auto" "$ratio" "$same" "$maxd"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s× | frames %s, max distance %s |\n' \
+      "$(basename "$f")" "$frame_count" "$([ "$sph" = 0 ] && echo every frame || echo 1/s)" \
+      "$skipped" "$ours" "$fps" "$t_one" "$t_auto" "$ratio" "$same" "$maxd"
   done
 done

@@ -449,7 +449,8 @@ pub fn print_video_hash(file: &str, v: &vigil_media::VpdqReport, json: bool) {
             "width": v.width,
             "height": v.height,
             "rotation_degrees": v.rotation_degrees,
-            "frames_decoded": v.frames_decoded,
+            "frame_count": v.frame_count,
+            "frames_skipped": v.frames_skipped,
             "decode_errors": v.decode_errors,
             "duration_secs": v.duration_secs,
             "frames": v.frames.iter().map(|f| f.to_line()).collect::<Vec<_>>(),
@@ -462,13 +463,13 @@ pub fn print_video_hash(file: &str, v: &vigil_media::VpdqReport, json: bool) {
         String::new()
     };
     println!(
-        "# {file}: {}×{}, {:.3} fps, {:.1} s, {} frame(s) hashed of {} decoded{errors}",
+        "# {file}: {}×{}, {:.3} fps, {:.1} s, {} frame(s) hashed of {}{errors}",
         v.width,
         v.height,
         v.fps,
         v.duration_secs,
         v.frames.len(),
-        v.frames_decoded,
+        v.frame_count,
     );
     for f in &v.frames {
         println!("{}", f.to_line());

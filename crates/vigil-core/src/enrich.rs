@@ -158,8 +158,8 @@ fn video(analysis: &mut MediaAnalysis, path: &std::path::Path) {
             if report.decode_errors > 0 {
                 analysis.error_code = Some("partly-decoded".into());
                 analysis.error = Some(format!(
-                    "{} packet(s) or frame(s) failed to decode; the {} frame(s) that decoded are hashed",
-                    report.decode_errors, report.frames_decoded
+                    "{} packet(s) or frame(s) failed to decode; the sampled frames among the {} that decoded are hashed",
+                    report.decode_errors, report.frame_count
                 ));
             }
         }

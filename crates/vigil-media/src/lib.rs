@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod decode;
+mod h264;
 mod sniff;
 mod video;
 

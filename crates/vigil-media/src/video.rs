@@ -14,9 +14,12 @@
 use std::path::Path;
 use std::sync::Once;
 
+use crate::h264;
+
 use ffmpeg::codec;
 use ffmpeg::format::Pixel;
 use ffmpeg::media::Type as MediaType;
+use ffmpeg::packet::Ref as _;
 use ffmpeg::software::scaling;
 use ffmpeg::util::frame::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
@@ -112,11 +115,14 @@ pub struct VpdqReport {
     /// (FFmpeg's `av_display_rotation_get`, rounded), 0 when none. Frames are hashed as stored,
     /// not rotated, as upstream does.
     pub rotation_degrees: i32,
-    /// Frames decoded (all of them, sampled or not).
-    pub frames_decoded: u64,
+    /// Frames in the stream, in decoding-output order, sampled or not (decoded or skipped).
+    pub frame_count: u64,
+    /// Of those, frames not decoded at all: unsampled H.264 pictures that no other picture
+    /// depends on. The sampled frames' pixels are the same either way.
+    pub frames_skipped: u64,
     /// Packets that failed to read or decode and decoder errors; decoding went on past them.
     pub decode_errors: u64,
-    /// Duration in seconds: the container's when it gives one, else frames decoded / fps.
+    /// Duration in seconds: the container's when it gives one, else frame count / fps.
     pub duration_secs: f64,
 }
 
@@ -259,6 +265,18 @@ pub fn vpdq_hash(
     downscale: Option<(u32, u32)>,
     limits: &VideoLimits,
 ) -> Result<VpdqReport, VideoError> {
+    hash_video(path, seconds_per_hash, downscale, limits, true)
+}
+
+/// [`vpdq_hash`], with leaving out unsampled non-reference pictures allowed or not (the tests
+/// compare both ways).
+fn hash_video(
+    path: &Path,
+    seconds_per_hash: f64,
+    downscale: Option<(u32, u32)>,
+    limits: &VideoLimits,
+    allow_skips: bool,
+) -> Result<VpdqReport, VideoError> {
     init_ffmpeg();
     if !seconds_per_hash.is_finite() || seconds_per_hash < 0.0 {
         return Err(VideoError::Unsupported(format!(
@@ -285,22 +303,13 @@ pub fn vpdq_hash(
     };
     let url = format!("file:{absolute}");
 
-    let mut options = ffmpeg::Dictionary::new();
-    options.set("protocol_whitelist", "file");
-    options.set("format_whitelist", FORMAT_WHITELIST);
-    let mut input = ffmpeg::format::input_with_dictionary(&url, options).map_err(open_error)?;
+    let input = open_input(&url)?;
 
     // The first video stream, as upstream, skipping cover art.
-    let stream = input
-        .streams()
-        .find(|s| {
-            s.parameters().medium() == MediaType::Video
-                && !s
-                    .disposition()
-                    .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
-        })
-        .ok_or(VideoError::NoVideoStream)?;
-    let stream_index = stream.index();
+    let stream_index = first_video_stream(&input).ok_or(VideoError::NoVideoStream)?;
+    let Some(stream) = input.stream(stream_index) else {
+        return Err(VideoError::NoVideoStream);
+    };
     let parameters = stream.parameters();
     let rotation_degrees = stream
         .side_data()
@@ -332,22 +341,10 @@ pub fn vpdq_hash(
             limits.max_duration_secs
         )));
     }
+    let framing = (parameters.id() == codec::Id::H264)
+        .then(|| h264::NalFraming::from_extradata(extradata(&parameters)));
 
-    let mut context = codec::context::Context::from_parameters(parameters)
-        .map_err(|e| VideoError::Corrupt(e.to_string()))?;
-    // Frame threads (upstream uses slice threads, which most H.264 uploads cannot use, having
-    // one slice a frame): decoding is bit-exact either way; frame threading decodes several
-    // frames at once, which is what makes sampled vPDQ faster than decoding alone allows.
-    context.set_threading(codec::threading::Config {
-        kind: codec::threading::Type::Frame,
-        count: 0,
-        ..Default::default()
-    });
-    let codec_id = context.id();
-    let mut decoder = context.decoder().video().map_err(|e| match e {
-        ffmpeg::Error::DecoderNotFound => VideoError::UnsupportedCodec(format!("{codec_id:?}")),
-        other => VideoError::UnsupportedCodec(format!("{codec_id:?}: {other}")),
-    })?;
+    let decoder = open_decoder(parameters)?;
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 {
         return Err(VideoError::Corrupt(
@@ -363,23 +360,267 @@ pub fn vpdq_hash(
     }
     check_pixels(out_w, out_h, limits)?;
 
-    let mut state = Sampler {
-        step: frame_step(seconds_per_hash, fps),
+    let step = frame_step(seconds_per_hash, fps);
+    let new_sampler = |plan| Sampler {
+        step,
         fps,
         out_w,
         out_h,
         limits: *limits,
+        plan,
+        next_rank: 0,
         scaler: None,
         decoded: VideoFrame::empty(),
         rgb: VideoFrame::empty(),
         packed: Vec::new(),
         hasher: PdqHasher::new(),
         frames: Vec::new(),
+        frame_count: 0,
         frames_decoded: 0,
+        frames_skipped: 0,
         decode_errors: 0,
     };
 
+    // Sampled H.264: a demuxing-only pass first finds the unsampled non-reference pictures,
+    // which the decoding pass then leaves out. That pass proves as it goes that every frame
+    // comes out where counting decoded frames would put it; if anything is off (damage,
+    // timestamps that do not order the frames), it is dropped and every frame is decoded.
+    let plan = match framing {
+        Some(framing) if allow_skips && step > 1 => {
+            plan_skips(&url, stream_index, framing, step, limits)
+        }
+        _ => None,
+    };
+    let state = match &plan {
+        Some(plan) => {
+            let mut planned = new_sampler(Some(plan));
+            match run_decoder(open_input(&url)?, stream_index, decoder, &mut planned) {
+                Ok(()) => planned,
+                Err(PassError::Video(e)) => return Err(e),
+                Err(PassError::PlanBroken) => {
+                    let mut counted = new_sampler(None);
+                    let input = open_input(&url)?;
+                    let Some(stream) = input.stream(stream_index) else {
+                        return Err(VideoError::NoVideoStream);
+                    };
+                    let decoder = open_decoder(stream.parameters())?;
+                    counting_pass(input, stream_index, decoder, &mut counted)?;
+                    counted
+                }
+            }
+        }
+        None => {
+            let mut counted = new_sampler(None);
+            counting_pass(input, stream_index, decoder, &mut counted)?;
+            counted
+        }
+    };
+
+    if state.frames_decoded == 0 {
+        return Err(VideoError::Corrupt(format!(
+            "no frame decoded ({} errors)",
+            state.decode_errors
+        )));
+    }
+    let duration_secs = declared_duration.unwrap_or(state.frame_count as f64 / fps);
+    Ok(VpdqReport {
+        frames: state.frames,
+        fps,
+        width,
+        height,
+        rotation_degrees,
+        frame_count: state.frame_count,
+        frames_skipped: state.frames_skipped,
+        decode_errors: state.decode_errors,
+        duration_secs,
+    })
+}
+
+/// Opens `url` with the container whitelist and only the `file` protocol.
+fn open_input(url: &str) -> Result<ffmpeg::format::context::Input, VideoError> {
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("protocol_whitelist", "file");
+    options.set("format_whitelist", FORMAT_WHITELIST);
+    ffmpeg::format::input_with_dictionary(&url, options).map_err(open_error)
+}
+
+/// The index of the first video stream that is not cover art.
+fn first_video_stream(input: &ffmpeg::format::context::Input) -> Option<usize> {
+    input
+        .streams()
+        .find(|s| {
+            s.parameters().medium() == MediaType::Video
+                && !s
+                    .disposition()
+                    .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+        })
+        .map(|s| s.index())
+}
+
+/// The codec extradata of a stream (for H.264 in MP4, the `avcC` record).
+fn extradata(parameters: &codec::Parameters) -> &[u8] {
+    // SAFETY: `parameters` wraps a valid `AVCodecParameters` for as long as it lives, and
+    // FFmpeg keeps `extradata_size` bytes at `extradata` (or a null pointer) until it is freed.
+    unsafe {
+        let p = parameters.as_ptr();
+        let (data, size) = ((*p).extradata, (*p).extradata_size);
+        match usize::try_from(size) {
+            Ok(size) if !data.is_null() && size > 0 => std::slice::from_raw_parts(data, size),
+            _ => &[],
+        }
+    }
+}
+
+/// Whether FFmpeg flagged a packet to be decoded but not shown (the part of a stream that an
+/// MP4 edit list cuts).
+fn is_discarded(packet: &ffmpeg::Packet) -> bool {
+    // SAFETY: `packet` wraps a valid `AVPacket` for as long as it lives.
+    let flags = unsafe { (*packet.as_ptr()).flags };
+    flags & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0
+}
+
+fn open_decoder(parameters: codec::Parameters) -> Result<codec::decoder::Video, VideoError> {
+    let mut context = codec::context::Context::from_parameters(parameters)
+        .map_err(|e| VideoError::Corrupt(e.to_string()))?;
+    // Frame threads (upstream uses slice threads, which most H.264 uploads cannot use, having
+    // one slice a frame): decoding is bit-exact either way; frame threading decodes several
+    // frames at once, which is what makes sampled vPDQ faster than decoding alone allows.
+    context.set_threading(codec::threading::Config {
+        kind: codec::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let codec_id = context.id();
+    context.decoder().video().map_err(|e| match e {
+        ffmpeg::Error::DecoderNotFound => VideoError::UnsupportedCodec(format!("{codec_id:?}")),
+        other => VideoError::UnsupportedCodec(format!("{codec_id:?}: {other}")),
+    })
+}
+
+/// Which packets a sampled decoding pass leaves out, worked out from a demuxing-only pass.
+struct SkipPlan {
+    /// Per packet of the stream, in demuxing order: its presentation timestamp and whether it
+    /// is left undecoded.
+    packets: Vec<(Option<i64>, bool)>,
+    /// Presentation timestamps of the frames that come out of the decoder, sorted: a frame's
+    /// index here is its frame number.
+    ranked_pts: Vec<i64>,
+    /// Per frame number, whether that frame is left undecoded.
+    skipped: Vec<bool>,
+}
+
+impl SkipPlan {
+    fn rank(&self, pts: i64) -> Option<usize> {
+        self.ranked_pts.binary_search(&pts).ok()
+    }
+}
+
+/// Reads the stream's packets without decoding them and plans to leave out the non-reference
+/// pictures whose frame number is not sampled. `None` when nothing can be left out safely:
+/// a packet without a timestamp, two with the same, a read error, nothing to gain.
+fn plan_skips(
+    url: &str,
+    stream_index: usize,
+    framing: h264::NalFraming,
+    step: u64,
+    limits: &VideoLimits,
+) -> Option<SkipPlan> {
+    let mut input = open_input(url).ok()?;
+    // (pts, shown, non-reference) per packet of the stream.
+    let mut packets: Vec<(Option<i64>, bool, bool)> = Vec::new();
+    loop {
+        let mut packet = ffmpeg::Packet::empty();
+        match packet.read(&mut input) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            Err(_) => return None,
+        }
+        if packet.stream() != stream_index {
+            continue;
+        }
+        if packets.len() as u64 >= limits.max_frames {
+            return None;
+        }
+        let shown = !is_discarded(&packet);
+        let non_reference = !packet.flags().contains(codec::packet::Flags::CORRUPT)
+            && packet
+                .data()
+                .is_some_and(|data| h264::is_non_reference(data, framing));
+        if shown && packet.pts().is_none() {
+            return None;
+        }
+        packets.push((packet.pts(), shown, non_reference));
+    }
+    let mut ranked_pts: Vec<i64> = packets
+        .iter()
+        .filter(|(_, shown, _)| *shown)
+        .filter_map(|(pts, _, _)| *pts)
+        .collect();
+    ranked_pts.sort_unstable();
+    if ranked_pts.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    let mut skipped = vec![false; ranked_pts.len()];
+    let mut planned = Vec::with_capacity(packets.len());
+    for (pts, shown, non_reference) in packets {
+        let rank = pts
+            .filter(|_| shown)
+            .and_then(|p| ranked_pts.binary_search(&p).ok());
+        let skip = match rank {
+            Some(rank) if non_reference && !(rank as u64).is_multiple_of(step) => {
+                skipped[rank] = true;
+                true
+            }
+            _ => false,
+        };
+        planned.push((pts, skip));
+    }
+    skipped.contains(&true).then_some(SkipPlan {
+        packets: planned,
+        ranked_pts,
+        skipped,
+    })
+}
+
+/// A pass that decodes every frame and numbers frames by counting them, as upstream does.
+fn counting_pass(
+    input: ffmpeg::format::context::Input,
+    stream_index: usize,
+    decoder: codec::decoder::Video,
+    sampler: &mut Sampler<'_>,
+) -> Result<(), VideoError> {
+    match run_decoder(input, stream_index, decoder, sampler) {
+        Ok(()) => Ok(()),
+        Err(PassError::Video(e)) => Err(e),
+        // Only a plan can break, and a counting pass has none.
+        Err(PassError::PlanBroken) => Err(VideoError::Corrupt("frame numbering failed".into())),
+    }
+}
+
+/// Why a decoding pass stopped early.
+enum PassError {
+    /// The file cannot be hashed.
+    Video(VideoError),
+    /// Frames did not come out as the skip plan predicted.
+    PlanBroken,
+}
+
+impl From<VideoError> for PassError {
+    fn from(e: VideoError) -> Self {
+        PassError::Video(e)
+    }
+}
+
+/// Demuxes and decodes the stream, leaving out what the sampler's plan says, and hands every
+/// decoded frame to the sampler.
+fn run_decoder(
+    mut input: ffmpeg::format::context::Input,
+    stream_index: usize,
+    mut decoder: codec::decoder::Video,
+    state: &mut Sampler<'_>,
+) -> Result<(), PassError> {
     let mut consecutive_read_errors = 0;
+    let mut packet_index = 0usize;
     loop {
         // A fresh packet each time: `av_read_frame` does not release what a reused packet
         // held, so reuse leaks one buffer per packet (found by the `video_vpdq` fuzz target).
@@ -389,6 +630,9 @@ pub fn vpdq_hash(
             Ok(()) => consecutive_read_errors = 0,
             Err(ffmpeg::Error::Eof) => break,
             Err(_) => {
+                if state.plan.is_some() {
+                    return Err(PassError::PlanBroken);
+                }
                 state.decode_errors += 1;
                 consecutive_read_errors += 1;
                 if consecutive_read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
@@ -400,7 +644,23 @@ pub fn vpdq_hash(
         if packet.stream() != stream_index {
             continue;
         }
+        if let Some(plan) = state.plan {
+            let Some(&(pts, skip)) = plan.packets.get(packet_index) else {
+                return Err(PassError::PlanBroken);
+            };
+            packet_index += 1;
+            if pts != packet.pts() {
+                return Err(PassError::PlanBroken);
+            }
+            if skip {
+                state.frames_skipped += 1;
+                continue;
+            }
+        }
         if decoder.send_packet(&packet).is_err() {
+            if state.plan.is_some() {
+                return Err(PassError::PlanBroken);
+            }
             state.decode_errors += 1;
             continue;
         }
@@ -409,46 +669,54 @@ pub fn vpdq_hash(
     if decoder.send_eof().is_ok() {
         state.drain(&mut decoder)?;
     }
-
-    if state.frames_decoded == 0 {
-        return Err(VideoError::Corrupt(format!(
-            "no frame decoded ({} errors)",
-            state.decode_errors
-        )));
+    if let Some(plan) = state.plan {
+        state.skip_planned();
+        if packet_index != plan.packets.len()
+            || state.next_rank != plan.ranked_pts.len()
+            || state.decode_errors > 0
+        {
+            return Err(PassError::PlanBroken);
+        }
     }
-    let duration_secs = declared_duration.unwrap_or(state.frames_decoded as f64 / fps);
-    Ok(VpdqReport {
-        frames: state.frames,
-        fps,
-        width,
-        height,
-        rotation_degrees,
-        frames_decoded: state.frames_decoded,
-        decode_errors: state.decode_errors,
-        duration_secs,
-    })
+    Ok(())
 }
 
 /// Decoding state: receives frames, samples, converts and hashes them.
-struct Sampler {
+struct Sampler<'a> {
     step: u64,
     fps: f64,
     out_w: u32,
     out_h: u32,
     limits: VideoLimits,
+    /// Packets left undecoded; frames are then numbered by their timestamps' order and checked
+    /// against it.
+    plan: Option<&'a SkipPlan>,
+    /// With a plan: the frame number the next decoded frame must have, skipped ones aside.
+    next_rank: usize,
     scaler: Option<scaling::Context>,
     decoded: VideoFrame,
     rgb: VideoFrame,
     packed: Vec<u8>,
     hasher: PdqHasher,
     frames: Vec<VpdqFrame>,
+    frame_count: u64,
     frames_decoded: u64,
+    frames_skipped: u64,
     decode_errors: u64,
 }
 
-impl Sampler {
+impl Sampler<'_> {
+    /// Moves `next_rank` past frames the plan leaves out.
+    fn skip_planned(&mut self) {
+        if let Some(plan) = self.plan {
+            while plan.skipped.get(self.next_rank) == Some(&true) {
+                self.next_rank += 1;
+            }
+        }
+    }
+
     /// Receives every frame the decoder has ready.
-    fn drain(&mut self, decoder: &mut codec::decoder::Video) -> Result<(), VideoError> {
+    fn drain(&mut self, decoder: &mut codec::decoder::Video) -> Result<(), PassError> {
         loop {
             match decoder.receive_frame(&mut self.decoded) {
                 Ok(()) => {}
@@ -456,24 +724,38 @@ impl Sampler {
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
                     return Ok(());
                 }
+                Err(_) if self.plan.is_some() => return Err(PassError::PlanBroken),
                 Err(_) => {
                     self.decode_errors += 1;
                     return Ok(());
                 }
             }
-            let n = self.frames_decoded;
+            let n = match self.plan {
+                None => {
+                    self.frame_count += 1;
+                    self.frame_count - 1
+                }
+                Some(plan) => {
+                    self.skip_planned();
+                    let rank = self.decoded.pts().and_then(|pts| plan.rank(pts));
+                    if rank != Some(self.next_rank) {
+                        return Err(PassError::PlanBroken);
+                    }
+                    self.next_rank += 1;
+                    self.frame_count = plan.ranked_pts.len() as u64;
+                    self.next_rank as u64 - 1
+                }
+            };
             self.frames_decoded += 1;
-            if self.frames_decoded > self.limits.max_frames {
-                return Err(too_large(format!(
-                    "more than {} frames",
-                    self.limits.max_frames
-                )));
+            if n >= self.limits.max_frames {
+                return Err(
+                    too_large(format!("more than {} frames", self.limits.max_frames)).into(),
+                );
             }
             if n as f64 / self.fps > self.limits.max_duration_secs {
-                return Err(too_large(format!(
-                    "frames past {} s",
-                    self.limits.max_duration_secs
-                )));
+                return Err(
+                    too_large(format!("frames past {} s", self.limits.max_duration_secs)).into(),
+                );
             }
             if n.is_multiple_of(self.step) {
                 self.hash_frame(n)?;
@@ -643,6 +925,70 @@ mod tests {
             Some(-90)
         );
         assert_eq!(display_rotation(&[0; 8]), None);
+    }
+
+    /// Leaving out unsampled non-reference pictures changes nothing in the report but the
+    /// count of frames left out: on the sample clips, on a damaged copy (where the plan
+    /// breaks and every frame is decoded again), and on an Annex B stream in MPEG-TS.
+    #[test]
+    fn skipping_non_reference_pictures_changes_no_hash() {
+        let videos = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/threatexchange/tmk/sample-videos/"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut paths: Vec<std::path::PathBuf> = [
+            "chair-19-sd-bar",
+            "pattern-hd-no-bar",
+            "test-padded-dimensions",
+        ]
+        .iter()
+        .map(|n| Path::new(videos).join(format!("{n}.mp4")))
+        .collect();
+        let bytes = std::fs::read(&paths[0]).expect("read");
+        let mut damaged = bytes.clone();
+        let from = bytes.len() / 2;
+        for (i, b) in damaged[from..from + bytes.len() / 20]
+            .iter_mut()
+            .enumerate()
+        {
+            *b = (i * 7 + 13) as u8;
+        }
+        let damaged_path = dir.path().join("damaged.mp4");
+        std::fs::write(&damaged_path, &damaged).expect("write");
+        paths.push(damaged_path);
+        let ts = dir.path().join("b-frames.ts");
+        let made = std::process::Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=320x240:rate=25:duration=4")
+            .args(["-c:v", "libx264", "-bf", "3", "-pix_fmt", "yuv420p"])
+            .arg(&ts)
+            .status();
+        match made {
+            Ok(s) if s.success() => paths.push(ts),
+            other => eprintln!("skipping the MPEG-TS case: ffmpeg CLI unavailable ({other:?})"),
+        }
+        let limits = VideoLimits::default();
+        let mut skipped_somewhere = false;
+        for path in &paths {
+            let skipping = hash_video(path, 1.0, None, &limits, true).expect("hash");
+            let counting = hash_video(path, 1.0, None, &limits, false).expect("hash");
+            assert_eq!(counting.frames_skipped, 0);
+            skipped_somewhere |= skipping.frames_skipped > 0;
+            eprintln!(
+                "{path:?}: {} of {} frames left out",
+                skipping.frames_skipped, skipping.frame_count
+            );
+            assert_eq!(
+                VpdqReport {
+                    frames_skipped: 0,
+                    ..skipping
+                },
+                counting,
+                "{path:?}"
+            );
+        }
+        assert!(skipped_somewhere);
     }
 
     #[test]
