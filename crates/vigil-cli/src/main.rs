@@ -217,6 +217,17 @@ struct ListArgs {
     limit: i64,
 }
 
+/// Reports that print for a pipe (`vigil hash *.mp4 | head`) end quietly when the reader goes
+/// away, as Unix tools do, instead of panicking on a failed print. Commands that write the store
+/// keep Rust's default (SIGPIPE ignored) so that a closed terminal never interrupts a capture.
+fn quiet_broken_pipe() {
+    // SAFETY: called once at start-up before any thread exists; restoring a signal's default
+    // disposition has no other effect on this process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -226,6 +237,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Capture(_) | Command::Enrich) {
+        quiet_broken_pipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -188,3 +188,35 @@ fn captured_videos_get_vpdq_and_compare_by_footage() {
     let other = compare("chair-20-sd-bar.mp4", "pattern-hd-no-bar.mp4");
     assert_eq!(other.status.code(), Some(1), "{}", text(&other.stdout));
 }
+
+/// `vigil hash … | head -1`: when the reader goes away the report ends quietly, as Unix tools
+/// do, with no panic message.
+#[test]
+fn hash_output_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let s = TestStore::new();
+    let video = sample_videos().join("chair-19-sd-bar.mp4");
+    let mut child = s
+        .cmd()
+        .args(["hash", "--every-frame"])
+        // The second file's lines are printed after the reader has gone.
+        .arg(&video)
+        .arg(&video)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout).read_line(&mut first).expect("read");
+    assert!(first.starts_with("# "), "{first}");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
