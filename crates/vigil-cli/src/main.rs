@@ -793,7 +793,8 @@ fn compare_cmd(a: &std::path::Path, b: &std::path::Path, json: bool) -> Result<E
         (FileHashes::Video(x), FileHashes::Video(y)) => {
             let m = vpdq_match(&x.frames, &y.frames, MATCH_DISTANCE, MIN_QUALITY);
             let matched = m.is_match(VIDEO_MATCH_PERCENT);
-            output::print_video_comparison(&m, matched, json);
+            let segments = vigil_media::vpdq_segments(&x.frames, &y.frames, &Default::default());
+            output::print_video_comparison(&m, matched, &segments, json);
             return Ok(if matched {
                 ExitCode::SUCCESS
             } else {

@@ -491,12 +491,18 @@ pub fn print_hash_failure(file: &str, error: &str, json: bool) {
 }
 
 /// The result of `vigil compare` for two videos.
-pub fn print_video_comparison(m: &vigil_media::VpdqMatch, matched: bool, json: bool) {
+pub fn print_video_comparison(
+    m: &vigil_media::VpdqMatch,
+    matched: bool,
+    segments: &[vigil_media::MatchedSegment],
+    json: bool,
+) {
     if json {
         print_json(&serde_json::json!({
             "query_match_percent": m.query_match_percent,
             "target_match_percent": m.target_match_percent,
             "match": matched,
+            "segments": segments,
         }));
         return;
     }
@@ -511,6 +517,28 @@ pub fn print_video_comparison(m: &vigil_media::VpdqMatch, matched: bool, json: b
         m.target_match_percent,
         vigil_phash::MATCH_DISTANCE
     );
+    for s in segments {
+        println!(
+            "  shared footage: {} – {} in the first, {} – {} in the second ({} frames, mean distance {:.1})",
+            clock(s.query_start),
+            clock(s.query_end),
+            clock(s.target_start),
+            clock(s.target_end),
+            s.frames,
+            s.mean_distance
+        );
+    }
+}
+
+/// Seconds as `m:ss.s` (or `h:mm:ss.s`).
+fn clock(secs: f64) -> String {
+    let tenths = (secs.max(0.0) * 10.0).round() as u64;
+    let (h, m, s) = (tenths / 36_000, tenths / 600 % 60, tenths % 600);
+    if h > 0 {
+        format!("{h}:{m:02}:{:04.1}", s as f64 / 10.0)
+    } else {
+        format!("{m}:{:04.1}", s as f64 / 10.0)
+    }
 }
 
 /// The result of `vigil compare`.

@@ -30,10 +30,12 @@
 
 mod decode;
 mod h264;
+mod segments;
 mod sniff;
 mod video;
 
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
+pub use segments::{MatchedSegment, SegmentOptions, vpdq_segments};
 pub use sniff::SNIFF_LEN;
 pub use sniff::{MediaKind, sniff};
 pub use video::{VideoError, VideoLimits, VpdqFrame, VpdqMatch, VpdqReport, vpdq_hash, vpdq_match};

@@ -459,3 +459,46 @@ fn odd_sizes_hash() {
         assert_eq!(r.frames.len(), 5, "{size:?}");
     }
 }
+
+/// Shared footage located in both clips, from the sample hashes (every frame): copies of the
+/// same cut line up end to end, the longer pattern clip contains the shorter one, and clips of
+/// different footage share nothing.
+#[test]
+fn segments_of_shared_footage() {
+    use vigil_media::{SegmentOptions, vpdq_segments};
+    let options = SegmentOptions::default();
+    let duration = |f: &[VpdqFrame]| f.last().map_or(0.0, |l| l.timestamp);
+    let covered = |s: &[vigil_media::MatchedSegment]| -> f64 {
+        s.iter().map(|s| s.query_end - s.query_start).sum()
+    };
+    let same = [
+        "chair-20-sd-bar",
+        "chair-22-sd-grey-bar",
+        "chair-orig-22-sd-bar",
+    ];
+    for a in same {
+        for b in same {
+            let (fa, fb) = (reference(a), reference(b));
+            let segments = vpdq_segments(&fa, &fb, &options);
+            eprintln!("{a} vs {b}: {segments:?}");
+            assert!(
+                covered(&segments) >= 0.8 * duration(&fa).min(duration(&fb)),
+                "{a} vs {b}: {segments:?}"
+            );
+        }
+    }
+    let (short, long) = (
+        reference("pattern-hd-no-bar"),
+        reference("pattern-longer-no-bar"),
+    );
+    let segments = vpdq_segments(&short, &long, &options);
+    eprintln!("pattern-hd vs pattern-longer: {segments:?}");
+    assert!(!segments.is_empty());
+    for (a, b) in [
+        ("chair-20-sd-bar", "pattern-hd-no-bar"),
+        ("pattern-sd-grey-bar", "chair-orig-22-sd-bar"),
+    ] {
+        let segments = vpdq_segments(&reference(a), &reference(b), &options);
+        assert!(covered(&segments) < 1.0, "{a} vs {b}: {segments:?}");
+    }
+}

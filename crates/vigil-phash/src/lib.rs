@@ -14,8 +14,11 @@
 //!   `pdqhash` references do) or first shrink large images to 512x512 as the C++ command-line
 //!   tool does ([`Pipeline::CppCompatible`]).
 //! - [`PdqHash::distance`], [`MATCH_DISTANCE`], [`MIN_QUALITY`]: how to compare.
+//! - [`HashIndex`]: exact range search (every stored hash within a radius) over millions of
+//!   hashes, as fast as the CPU allows, and its file form.
 //!
-//! The crate is pure: no disk, no network, no decoding. `vigil-media` decodes files and hands the
+//! The crate is pure: no disk, no network, no decoding (the index reads and writes through
+//! `io::Write` and shared bytes the caller maps). `vigil-media` decodes files and hands the
 //! pixels in.
 //!
 //! ```
@@ -47,11 +50,13 @@
 
 mod error;
 mod hash;
+pub mod index;
 mod pdq;
 mod pixels;
 
 pub use error::PdqError;
 pub use hash::PdqHash;
+pub use index::{HashIndex, IndexError, IndexMatch, Kernel, SearchOptions};
 pub use pdq::PdqHasher;
 pub use pixels::{PixelFormat, Pixels};
 

@@ -55,6 +55,17 @@ impl StoreLayout {
         self.root.join("log.key")
     }
 
+    /// Derived indexes (the near-duplicate hash index): rebuildable from the catalog, never
+    /// evidence themselves.
+    pub fn indexes(&self) -> PathBuf {
+        self.root.join("index")
+    }
+
+    /// The near-duplicate index's snapshot of the catalog's PDQ hashes.
+    pub fn pdq_index(&self) -> PathBuf {
+        self.indexes().join("pdq.vhix")
+    }
+
     /// True when a store has been initialised here.
     pub fn exists(&self) -> bool {
         self.catalog().is_file() && self.config().is_file()

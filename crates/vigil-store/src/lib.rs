@@ -27,6 +27,7 @@
 mod blob;
 mod catalog;
 mod digest;
+mod hash_index;
 mod layout;
 mod leaf;
 mod logdir;
@@ -43,6 +44,7 @@ pub use catalog::{
     digest_hex,
 };
 pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
+pub use hash_index::{IndexFileError, open_hash_index, save_hash_index};
 pub use layout::StoreLayout;
 pub use leaf::{
     LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture, decode_capture_leaf, encode_capture_leaf,
