@@ -19,7 +19,7 @@ seed image_decode ../demo/sample/photos/*.png ../demo/site/post.png \
   "$SHARED"/threatexchange/pdq/data/misc-images/* "$SHARED"/c2pa/sample1.webp "$SHARED"/c2pa/no_manifest.jpg
 seed video_vpdq "$SHARED"/threatexchange/tmk/sample-videos/pattern-sd-grey-bar.mp4
 seed receipt_and_leaf "$SHARED"/tlog/c2sp-specs/tlog-proof.md
-for target in image_decode video_vpdq receipt_and_leaf; do
+for target in image_decode video_vpdq receipt_and_leaf hash_index; do
   echo "== $target for ${SECS}s"
   cargo +nightly fuzz run "$target" "corpus/$target" -- \
     -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=60 -max_len=4194304 2>&1 \
