@@ -12,8 +12,8 @@
 //!   bits is more than `radius` away in all, so for radius 31 the other 160 bits are read for
 //!   fewer than one block in a thousand of unrelated hashes. The pruning is a bound, not a
 //!   guess: results are exactly the brute-force ones.
-//! - Queries are answered in batches over cache-sized chunks of the data, with the data split
-//!   between threads.
+//! - Queries are answered in batches over cache-sized chunks of the data, two queries per pass
+//!   over a block (each loaded line serves both), with the data split between threads.
 //! - 40 bytes a hash (32 of hash, 8 of id). The file form ([`HashIndex::write_to`]) is the
 //!   in-memory form, so [`HashIndex::from_shared_bytes`] serves a memory-mapped file without
 //!   reading it; hashes added afterwards go to an in-memory segment.
@@ -328,14 +328,18 @@ impl HashIndex {
                     let first_row = chunk_start * LANES;
                     let rows = (chunk_end * LANES).min(ids.len()) - first_row;
                     let chunk = &blocks[chunk_start..chunk_end];
-                    for (q, out) in queries.iter().zip(found.iter_mut()) {
-                        scan(chunk, rows, q, options.radius, &mut |row, distance| {
-                            out.push(IndexMatch {
+                    scan(
+                        chunk,
+                        rows,
+                        &queries,
+                        options.radius,
+                        &mut |q, row, distance| {
+                            found[q].push(IndexMatch {
                                 distance,
                                 id: ids[first_row + row],
                             });
-                        });
-                    }
+                        },
+                    );
                     chunk_start = chunk_end;
                 }
             }
@@ -514,9 +518,10 @@ impl HashIndex {
     }
 }
 
-/// A comparison routine: calls `emit(row, distance)` for every row of `blocks` (the first
-/// `rows` of them are real) within `radius` of the query, in row order.
-type Scan = fn(&[Block], usize, &[u32; WORDS], u32, &mut dyn FnMut(usize, u32));
+/// A comparison routine: calls `emit(query, row, distance)` for every query and every row of
+/// `blocks` (the first `rows` of them are real) within `radius` of it; for each query in row
+/// order.
+type Scan = fn(&[Block], usize, &[[u32; WORDS]], u32, &mut dyn FnMut(usize, usize, u32));
 
 fn kernel(choice: Kernel) -> Scan {
     static HAS_AVX512: OnceLock<bool> = OnceLock::new();
@@ -542,9 +547,9 @@ fn kernel(choice: Kernel) -> Scan {
 fn scan_portable_dispatch(
     blocks: &[Block],
     rows: usize,
-    q: &[u32; WORDS],
+    queries: &[[u32; WORDS]],
     radius: u32,
-    emit: &mut dyn FnMut(usize, u32),
+    emit: &mut dyn FnMut(usize, usize, u32),
 ) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -554,11 +559,11 @@ fn scan_portable_dispatch(
                 && std::arch::is_x86_feature_detected!("popcnt")
         }) {
             // SAFETY: the CPU has AVX2 and POPCNT, checked just above.
-            unsafe { scan_portable_avx2(blocks, rows, q, radius, emit) };
+            unsafe { scan_portable_avx2(blocks, rows, queries, radius, emit) };
             return;
         }
     }
-    scan_portable(blocks, rows, q, radius, emit);
+    scan_portable(blocks, rows, queries, radius, emit);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -566,40 +571,42 @@ fn scan_portable_dispatch(
 fn scan_portable_avx2(
     blocks: &[Block],
     rows: usize,
-    q: &[u32; WORDS],
+    queries: &[[u32; WORDS]],
     radius: u32,
-    emit: &mut dyn FnMut(usize, u32),
+    emit: &mut dyn FnMut(usize, usize, u32),
 ) {
-    scan_portable(blocks, rows, q, radius, emit);
+    scan_portable(blocks, rows, queries, radius, emit);
 }
 
 #[inline(always)]
 fn scan_portable(
     blocks: &[Block],
     rows: usize,
-    q: &[u32; WORDS],
+    queries: &[[u32; WORDS]],
     radius: u32,
-    emit: &mut dyn FnMut(usize, u32),
+    emit: &mut dyn FnMut(usize, usize, u32),
 ) {
-    for (b, block) in blocks.iter().enumerate() {
-        let mut d = [0u32; LANES];
-        for w in 0..PREFIX_WORDS {
-            for (j, dj) in d.iter_mut().enumerate() {
-                *dj += (block[w * LANES + j] ^ q[w]).count_ones();
+    for (qi, q) in queries.iter().enumerate() {
+        for (b, block) in blocks.iter().enumerate() {
+            let mut d = [0u32; LANES];
+            for w in 0..PREFIX_WORDS {
+                for (j, dj) in d.iter_mut().enumerate() {
+                    *dj += (block[w * LANES + j] ^ q[w]).count_ones();
+                }
             }
-        }
-        if d.iter().all(|&x| x > radius) {
-            continue;
-        }
-        for w in PREFIX_WORDS..WORDS {
-            for (j, dj) in d.iter_mut().enumerate() {
-                *dj += (block[w * LANES + j] ^ q[w]).count_ones();
+            if d.iter().all(|&x| x > radius) {
+                continue;
             }
-        }
-        for (j, &dj) in d.iter().enumerate() {
-            let row = b * LANES + j;
-            if row < rows && dj <= radius {
-                emit(row, dj);
+            for w in PREFIX_WORDS..WORDS {
+                for (j, dj) in d.iter_mut().enumerate() {
+                    *dj += (block[w * LANES + j] ^ q[w]).count_ones();
+                }
+            }
+            for (j, &dj) in d.iter().enumerate() {
+                let row = b * LANES + j;
+                if row < rows && dj <= radius {
+                    emit(qi, row, dj);
+                }
             }
         }
     }
@@ -609,41 +616,41 @@ fn scan_portable(
 fn scan_avx512_checked(
     blocks: &[Block],
     rows: usize,
-    q: &[u32; WORDS],
+    queries: &[[u32; WORDS]],
     radius: u32,
-    emit: &mut dyn FnMut(usize, u32),
+    emit: &mut dyn FnMut(usize, usize, u32),
 ) {
     // SAFETY: only chosen by `kernel` after detecting AVX-512F and VPOPCNTDQ.
-    unsafe { scan_avx512(blocks, rows, q, radius, emit) }
+    unsafe { scan_avx512(blocks, rows, queries, radius, emit) }
 }
 
+/// Two queries at a time, so each loaded line of hashes serves both.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq")]
 fn scan_avx512(
     blocks: &[Block],
     rows: usize,
-    q: &[u32; WORDS],
+    queries: &[[u32; WORDS]],
     radius: u32,
-    emit: &mut dyn FnMut(usize, u32),
+    emit: &mut dyn FnMut(usize, usize, u32),
 ) {
     use std::arch::x86_64::*;
-    let qv: [__m512i; WORDS] = std::array::from_fn(|w| _mm512_set1_epi32(q[w] as i32));
     // Distances are at most 256, so the signed compare is exact; radii past 256 match all.
     let r = _mm512_set1_epi32(radius.min(256) as i32);
-    for (b, block) in blocks.iter().enumerate() {
-        let word = |w: usize| {
-            // SAFETY: `w < WORDS`, so the 16 words at `w * LANES` lie inside the block.
-            let v = unsafe { _mm512_loadu_si512(block.as_ptr().add(w * LANES).cast()) };
-            _mm512_popcnt_epi32(_mm512_xor_si512(v, qv[w]))
-        };
-        let mut d = _mm512_add_epi32(_mm512_add_epi32(word(0), word(1)), word(2));
-        if _mm512_cmple_epi32_mask(d, r) == 0 {
-            continue;
+    let load = |block: &Block, w: usize| {
+        // SAFETY: `w < WORDS`, so the 16 words at `w * LANES` lie inside the block.
+        unsafe { _mm512_loadu_si512(block.as_ptr().add(w * LANES).cast()) }
+    };
+    let distance = |block: &Block, q: &[u32; WORDS], from: usize, to: usize| {
+        let mut d = _mm512_setzero_si512();
+        for (w, &qw) in q.iter().enumerate().take(to).skip(from) {
+            let x = _mm512_xor_si512(load(block, w), _mm512_set1_epi32(qw as i32));
+            d = _mm512_add_epi32(d, _mm512_popcnt_epi32(x));
         }
-        d = _mm512_add_epi32(
-            _mm512_add_epi32(d, _mm512_add_epi32(word(3), word(4))),
-            _mm512_add_epi32(_mm512_add_epi32(word(5), word(6)), word(7)),
-        );
+        d
+    };
+    let mut report = |qi: usize, b: usize, block: &Block, prefix: __m512i| {
+        let d = _mm512_add_epi32(prefix, distance(block, &queries[qi], PREFIX_WORDS, WORDS));
         let mut mask = _mm512_cmple_epi32_mask(d, r);
         let first = b * LANES;
         if first + LANES > rows {
@@ -656,8 +663,38 @@ fn scan_avx512(
             unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), d) };
             while mask != 0 {
                 let j = mask.trailing_zeros() as usize;
-                emit(first + j, lanes[j]);
+                emit(qi, first + j, lanes[j]);
                 mask &= mask - 1;
+            }
+        }
+    };
+    let mut qi = 0;
+    while qi + 1 < queries.len() {
+        let (qa, qb) = (&queries[qi], &queries[qi + 1]);
+        let a: [__m512i; PREFIX_WORDS] = std::array::from_fn(|w| _mm512_set1_epi32(qa[w] as i32));
+        let bq: [__m512i; PREFIX_WORDS] = std::array::from_fn(|w| _mm512_set1_epi32(qb[w] as i32));
+        for (b, block) in blocks.iter().enumerate() {
+            let mut da = _mm512_setzero_si512();
+            let mut db = _mm512_setzero_si512();
+            for w in 0..PREFIX_WORDS {
+                let v = load(block, w);
+                da = _mm512_add_epi32(da, _mm512_popcnt_epi32(_mm512_xor_si512(v, a[w])));
+                db = _mm512_add_epi32(db, _mm512_popcnt_epi32(_mm512_xor_si512(v, bq[w])));
+            }
+            let near = _mm512_cmple_epi32_mask(da, r) | _mm512_cmple_epi32_mask(db, r);
+            if near == 0 {
+                continue;
+            }
+            report(qi, b, block, da);
+            report(qi + 1, b, block, db);
+        }
+        qi += 2;
+    }
+    if qi < queries.len() {
+        for (b, block) in blocks.iter().enumerate() {
+            let d = distance(block, &queries[qi], 0, PREFIX_WORDS);
+            if _mm512_cmple_epi32_mask(d, r) != 0 {
+                report(qi, b, block, d);
             }
         }
     }

@@ -10,8 +10,8 @@ const DATA: &str = concat!(
 );
 
 fn hashes(name: &str) -> Vec<PdqHash> {
-    let text = std::fs::read_to_string(format!("{DATA}{name}"))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let text =
+        std::fs::read_to_string(format!("{DATA}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"));
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -50,7 +50,11 @@ fn needles_in_the_haystack_equal_brute_force() {
                 threads: 2,
                 kernel,
             };
-            assert_eq!(index.search_batch(&needles, &options), expected, "radius {radius}");
+            assert_eq!(
+                index.search_batch(&needles, &options),
+                expected,
+                "radius {radius}"
+            );
         }
         if radius == 31 {
             found_any = expected.iter().filter(|m| !m.is_empty()).count();

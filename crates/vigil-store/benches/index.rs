@@ -76,9 +76,19 @@ fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let first = index.search(&queries[0], &options);
     let first_query = start.elapsed().as_secs_f64();
-    let start = Instant::now();
+    let cpu = || {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `t` is a valid timespec to write into.
+        unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    };
+    let (start, cpu_start) = (Instant::now(), cpu());
     let results = index.search_batch(&queries, &options);
     let search = start.elapsed().as_secs_f64();
+    let search_cpu = cpu() - cpu_start;
 
     let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("vigil.txt"))?);
     let mut total = 0usize;
@@ -97,7 +107,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "vigil HashIndex: {} hashes, {} queries, {threads} threads: build {build:.2} s, \
          save {save:.2} s, open {:.1} ms (first query after open {:.0} ms), \
-         search {search:.2} s = {:.0} queries/s, {total} results, memory {memory:.1} B/hash \
+         search {search:.2} s = {:.0} queries/s ({search_cpu:.2} s of CPU), {total} results, memory {memory:.1} B/hash \
          (data {:.1} B/hash)",
         index.len(),
         queries.len(),
