@@ -1,9 +1,10 @@
-//! Any bytes given to the video path (FFmpeg demuxing and decoding, frame conversion, PDQ):
+//! Any bytes given to the video path (FFmpeg demuxing and decoding, frame conversion, PDQ) and
+//! to the metadata probe:
 //! a clear error or some frames, never a panic or a hang.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil_media::{VideoLimits, vpdq_hash};
+use vigil_media::{VideoLimits, probe, vpdq_hash};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(dir) = tempfile::tempdir() else { return };
@@ -16,5 +17,6 @@ fuzz_target!(|data: &[u8]| {
         max_frames: 2_000,
         max_duration_secs: 600.0,
     };
+    let _ = probe(&path);
     let _ = vpdq_hash(&path, 1.0, None, &limits);
 });

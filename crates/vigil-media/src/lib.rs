@@ -30,11 +30,13 @@
 
 mod decode;
 mod h264;
+mod probe;
 mod segments;
 mod sniff;
 mod video;
 
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
+pub use probe::{MediaProbe, StreamProbe, probe};
 pub use segments::{MatchedSegment, SegmentOptions, vpdq_segments};
 pub use sniff::SNIFF_LEN;
 pub use sniff::{MediaKind, sniff};

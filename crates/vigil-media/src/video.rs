@@ -174,7 +174,7 @@ impl From<std::io::Error> for VideoError {
     }
 }
 
-fn init_ffmpeg() {
+pub(crate) fn init_ffmpeg() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         // Damaged streams make FFmpeg log per packet; errors are counted instead.
@@ -210,7 +210,7 @@ fn check_pixels(w: u32, h: u32, limits: &VideoLimits) -> Result<(), VideoError> 
 
 /// Counterclockwise rotation in degrees of a display matrix (nine 32-bit integers, FFmpeg's
 /// `av_display_rotation_get`), rounded and folded into (-180, 180].
-fn display_rotation(data: &[u8]) -> Option<i32> {
+pub(crate) fn display_rotation(data: &[u8]) -> Option<i32> {
     if data.len() < 36 {
         return None;
     }
@@ -283,26 +283,7 @@ fn hash_video(
             "seconds_per_hash must be finite and >= 0, not {seconds_per_hash}"
         )));
     }
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(VideoError::Io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    if meta.len() == 0 {
-        return Err(VideoError::Corrupt("the file is empty".into()));
-    }
-    // Always through the `file` protocol, whatever the name looks like ("http:", "concat:").
-    let absolute = std::fs::canonicalize(path)?;
-    let Some(absolute) = absolute.to_str() else {
-        return Err(VideoError::Io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path is not valid UTF-8, which FFmpeg needs",
-        )));
-    };
-    let url = format!("file:{absolute}");
-
+    let url = local_url(path)?;
     let input = open_input(&url)?;
 
     // The first video stream, as upstream, skipping cover art.
@@ -434,6 +415,34 @@ fn hash_video(
         decode_errors: state.decode_errors,
         duration_secs,
     })
+}
+
+/// The `file:` URL of a regular, non-empty local file: FFmpeg is given nothing else, whatever
+/// the name looks like (`http:`, `concat:`).
+fn local_url(path: &Path) -> Result<String, VideoError> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(VideoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    if meta.len() == 0 {
+        return Err(VideoError::Corrupt("the file is empty".into()));
+    }
+    let absolute = std::fs::canonicalize(path)?;
+    let Some(absolute) = absolute.to_str() else {
+        return Err(VideoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path is not valid UTF-8, which FFmpeg needs",
+        )));
+    };
+    Ok(format!("file:{absolute}"))
+}
+
+/// Opens a local file as [`vpdq_hash`] does (see [`local_url`] and [`open_input`]).
+pub(crate) fn open_local(path: &Path) -> Result<ffmpeg::format::context::Input, VideoError> {
+    open_input(&local_url(path)?)
 }
 
 /// Opens `url` with the container whitelist and only the `file` protocol.

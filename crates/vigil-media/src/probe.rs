@@ -1,0 +1,304 @@
+//! What a video or audio file says about itself: container and stream metadata, read with
+//! FFmpeg's libraries in-process.
+//!
+//! Investigators date and source footage by it: `creation_time` (when a camera or phone wrote
+//! the file, or when an editor re-muxed it), `encoder` and handler names (which app last wrote
+//! it), rotation, and a location tag some phones add. Every raw tag is kept as found, because
+//! what matters in a given case cannot be known in advance; the few interpreted fields are
+//! conveniences over them. Opening follows the same rules as [`vpdq_hash`](crate::vpdq_hash):
+//! local files only, an allow-list of containers, nothing fetched.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ffmpeg::media::Type as MediaType;
+use ffmpeg_next as ffmpeg;
+use serde::Serialize;
+
+use crate::video::{VideoError, display_rotation, init_ffmpeg, open_local};
+
+/// A container and its streams, as FFmpeg reads them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MediaProbe {
+    /// FFmpeg's name for the container (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`, …).
+    pub container: String,
+    /// Duration in seconds, when the container states one.
+    pub duration_secs: Option<f64>,
+    /// Overall bit rate in bits per second, when known.
+    pub bit_rate: Option<i64>,
+    /// Container-level tags exactly as stored (`creation_time`, `encoder`, `major_brand`,
+    /// `location`, `com.apple.quicktime.*`, …).
+    pub tags: BTreeMap<String, String>,
+    /// Every stream, in file order.
+    pub streams: Vec<StreamProbe>,
+}
+
+/// One stream of a container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamProbe {
+    /// Position in the container.
+    pub index: usize,
+    /// `video`, `audio`, `subtitle`, `data`, `attachment` or `unknown`.
+    pub kind: String,
+    /// Codec name (`h264`, `hevc`, `aac`, `opus`, …).
+    pub codec: String,
+    /// Width in pixels (video).
+    pub width: Option<u32>,
+    /// Height in pixels (video).
+    pub height: Option<u32>,
+    /// Average frame rate (video), when the container knows it.
+    pub frame_rate: Option<f64>,
+    /// Rotation from the display matrix, counterclockwise degrees (video), 0 when none.
+    pub rotation_degrees: Option<i32>,
+    /// Samples per second (audio).
+    pub sample_rate: Option<u32>,
+    /// Audio channels.
+    pub channels: Option<u32>,
+    /// Stream duration in seconds, when stated.
+    pub duration_secs: Option<f64>,
+    /// Bit rate in bits per second, when stated.
+    pub bit_rate: Option<i64>,
+    /// Cover art or a thumbnail stored as a stream, not footage.
+    pub attached_picture: bool,
+    /// Stream tags exactly as stored (`handler_name`, `language`, `creation_time`, …).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl MediaProbe {
+    /// The first tag named `key` (case-insensitive) on the container, then on any stream.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        fn find<'a>(tags: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+            tags.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.as_str())
+        }
+        find(&self.tags, key).or_else(|| self.streams.iter().find_map(|s| find(&s.tags, key)))
+    }
+
+    /// When the file says it was created (`creation_time`), as written.
+    pub fn creation_time(&self) -> Option<&str> {
+        self.tag("creation_time")
+    }
+
+    /// The software that last wrote the file, as it names itself (`encoder`).
+    pub fn encoder(&self) -> Option<&str> {
+        self.tag("encoder")
+    }
+
+    /// The stream handler names (`VideoHandler`, `Core Media Video`, `ISO Media file produced
+    /// by Google Inc.`, …): which tool muxed each stream.
+    pub fn handler_names(&self) -> Vec<&str> {
+        self.streams
+            .iter()
+            .filter_map(|s| s.tags.get("handler_name").map(String::as_str))
+            .collect()
+    }
+
+    /// An ISO 6709 location (`+40.1772+044.5035/`) that some phones store, when present.
+    pub fn location(&self) -> Option<&str> {
+        self.tag("location")
+            .or_else(|| self.tag("com.apple.quicktime.location.ISO6709"))
+    }
+
+    /// The first stream of footage (not cover art).
+    pub fn video(&self) -> Option<&StreamProbe> {
+        self.streams
+            .iter()
+            .find(|s| s.kind == "video" && !s.attached_picture)
+    }
+}
+
+fn tags(dict: ffmpeg::DictionaryRef<'_>) -> BTreeMap<String, String> {
+    dict.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn seconds(ticks: i64, tb: ffmpeg::Rational) -> Option<f64> {
+    (ticks > 0 && tb.numerator() > 0 && tb.denominator() > 0)
+        .then(|| ticks as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator()))
+}
+
+/// Reads the container and stream metadata of the file at `path` without decoding any frame.
+///
+/// # Errors
+///
+/// [`VideoError`] when the file cannot be read or is not a container Vigil opens. A file
+/// without video (audio only) is not an error here.
+pub fn probe(path: &Path) -> Result<MediaProbe, VideoError> {
+    init_ffmpeg();
+    let input = open_local(path)?;
+    let container = input.format().name().to_string();
+    let duration_secs = (input.duration() > 0)
+        .then(|| input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
+    let bit_rate = (input.bit_rate() > 0).then(|| input.bit_rate());
+    let mut streams = Vec::new();
+    for stream in input.streams() {
+        let parameters = stream.parameters();
+        // SAFETY: `parameters` wraps the stream's valid `AVCodecParameters` while it lives;
+        // these are plain integer fields.
+        let (width, height, sample_rate, channels, stream_bit_rate) = unsafe {
+            let p = parameters.as_ptr();
+            (
+                (*p).width,
+                (*p).height,
+                (*p).sample_rate,
+                (*p).ch_layout.nb_channels,
+                (*p).bit_rate,
+            )
+        };
+        let positive = |v: i32| u32::try_from(v).ok().filter(|v| *v > 0);
+        let kind = match parameters.medium() {
+            MediaType::Video => "video",
+            MediaType::Audio => "audio",
+            MediaType::Subtitle => "subtitle",
+            MediaType::Data => "data",
+            MediaType::Attachment => "attachment",
+            _ => "unknown",
+        };
+        let video = kind == "video";
+        let rate = stream.avg_frame_rate();
+        let frame_rate = (video && rate.numerator() > 0 && rate.denominator() > 0)
+            .then(|| f64::from(rate.numerator()) / f64::from(rate.denominator()));
+        let rotation_degrees = video.then(|| {
+            stream
+                .side_data()
+                .find(|sd| sd.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix)
+                .and_then(|sd| display_rotation(sd.data()))
+                .unwrap_or(0)
+        });
+        streams.push(StreamProbe {
+            index: stream.index(),
+            kind: kind.to_string(),
+            codec: parameters.id().name().to_string(),
+            width: positive(width).filter(|_| video),
+            height: positive(height).filter(|_| video),
+            frame_rate,
+            rotation_degrees,
+            sample_rate: positive(sample_rate).filter(|_| kind == "audio"),
+            channels: positive(channels).filter(|_| kind == "audio"),
+            duration_secs: seconds(stream.duration(), stream.time_base()),
+            bit_rate: (stream_bit_rate > 0).then_some(stream_bit_rate),
+            attached_picture: stream
+                .disposition()
+                .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC),
+            tags: tags(stream.metadata()),
+        });
+    }
+    Ok(MediaProbe {
+        container,
+        duration_secs,
+        bit_rate,
+        tags: tags(input.metadata()),
+        streams,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VIDEOS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/threatexchange/tmk/sample-videos/"
+    );
+
+    #[test]
+    fn sample_clip_streams_and_tags() {
+        let p = probe(&Path::new(VIDEOS).join("chair-19-sd-bar.mp4")).expect("probe");
+        assert!(p.container.contains("mp4"), "{}", p.container);
+        let v = p.video().expect("a video stream");
+        assert_eq!(
+            (v.codec.as_str(), v.width, v.height),
+            ("h264", Some(480), Some(720))
+        );
+        assert_eq!(v.frame_rate, Some(30.0));
+        assert_eq!(v.rotation_degrees, Some(0));
+        let a = p.streams.iter().find(|s| s.kind == "audio").expect("audio");
+        assert_eq!(a.codec, "aac");
+        assert!(a.sample_rate.is_some() && a.channels.is_some());
+        assert!((p.duration_secs.unwrap_or(0.0) - 18.8).abs() < 0.1);
+        assert!(p.tags.contains_key("major_brand"), "{:?}", p.tags);
+    }
+
+    #[test]
+    fn written_tags_are_read_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("plain.mp4");
+        let path = dir.path().join("tagged.mp4");
+        let ffmpeg = |args: &[&str], out: &Path| {
+            std::process::Command::new("ffmpeg")
+                .args(["-loglevel", "error"])
+                .args(args)
+                .arg(out)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        // Encode, then tag while copying the stream (FFmpeg 5.1 turns a `rotate` tag into a
+        // display matrix only then).
+        let made = ffmpeg(
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=160x120:rate=10:duration=1",
+            ]
+            .iter()
+            .chain(&["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            .copied()
+            .collect::<Vec<_>>(),
+            &plain,
+        ) && ffmpeg(
+            &[
+                "-i",
+                plain.to_str().unwrap_or_default(),
+                "-c",
+                "copy",
+                "-metadata",
+                "creation_time=2026-03-01T10:20:30.000000Z",
+                "-metadata",
+                "location=+40.1772+044.5035/",
+                "-metadata:s:v:0",
+                "handler_name=Core Media Video",
+                "-metadata:s:v:0",
+                "rotate=90",
+            ],
+            &path,
+        );
+        if !made {
+            eprintln!("skipping: ffmpeg CLI unavailable");
+            return;
+        }
+        let p = probe(&path).expect("probe");
+        assert_eq!(p.creation_time(), Some("2026-03-01T10:20:30.000000Z"));
+        assert_eq!(p.location(), Some("+40.1772+044.5035/"));
+        assert_eq!(p.handler_names(), vec!["Core Media Video"]);
+        assert!(
+            p.encoder().is_some_and(|e| e.starts_with("Lavf")),
+            "{:?}",
+            p.encoder()
+        );
+        assert_eq!(
+            p.video().and_then(|v| v.rotation_degrees).map(i32::abs),
+            Some(90)
+        );
+    }
+
+    #[test]
+    fn hostile_files_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in [
+            ("empty.mp4", &b""[..]),
+            ("text.mp4", b"this is not a video at all"),
+            (
+                "playlist.m3u8",
+                b"#EXTM3U\n#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write");
+            assert!(probe(&path).is_err(), "{name}");
+        }
+        assert!(probe(&dir.path().join("missing.mp4")).is_err());
+    }
+}
