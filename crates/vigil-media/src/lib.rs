@@ -30,12 +30,14 @@
 
 mod decode;
 mod h264;
+mod preview;
 mod probe;
 mod segments;
 mod sniff;
 mod video;
 
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
+pub use preview::{Keyframe, PreviewOptions, VideoPreview, image_thumbnail, video_preview};
 pub use probe::{MediaProbe, StreamProbe, probe};
 pub use segments::{MatchedSegment, SegmentOptions, vpdq_segments};
 pub use sniff::SNIFF_LEN;

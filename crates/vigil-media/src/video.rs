@@ -454,7 +454,7 @@ fn open_input(url: &str) -> Result<ffmpeg::format::context::Input, VideoError> {
 }
 
 /// The index of the first video stream that is not cover art.
-fn first_video_stream(input: &ffmpeg::format::context::Input) -> Option<usize> {
+pub(crate) fn first_video_stream(input: &ffmpeg::format::context::Input) -> Option<usize> {
     input
         .streams()
         .find(|s| {
@@ -488,7 +488,9 @@ fn is_discarded(packet: &ffmpeg::Packet) -> bool {
     flags & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0
 }
 
-fn open_decoder(parameters: codec::Parameters) -> Result<codec::decoder::Video, VideoError> {
+pub(crate) fn open_decoder(
+    parameters: codec::Parameters,
+) -> Result<codec::decoder::Video, VideoError> {
     let mut context = codec::context::Context::from_parameters(parameters)
         .map_err(|e| VideoError::Corrupt(e.to_string()))?;
     // Frame threads (upstream uses slice threads, which most H.264 uploads cannot use, having
