@@ -1,10 +1,10 @@
 //! Any bytes given to the video path (FFmpeg demuxing and decoding, frame conversion, PDQ) and
-//! to the metadata probe:
+//! to the metadata probe and the preview (keyframes, thumbnail, contact sheet):
 //! a clear error or some frames, never a panic or a hang.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil_media::{VideoLimits, probe, vpdq_hash};
+use vigil_media::{PreviewOptions, VideoLimits, probe, video_preview, vpdq_hash};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(dir) = tempfile::tempdir() else { return };
@@ -19,4 +19,5 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = probe(&path);
     let _ = vpdq_hash(&path, 1.0, None, &limits);
+    let _ = video_preview(&path, &PreviewOptions { limits, ..Default::default() });
 });
