@@ -30,6 +30,7 @@
 
 mod decode;
 mod h264;
+mod metadata;
 mod preview;
 mod probe;
 mod segments;
@@ -37,6 +38,7 @@ mod sniff;
 mod video;
 
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
+pub use metadata::{GpsPosition, ImageMetadata, MAX_XMP, Xmp, image_metadata};
 pub use preview::{Keyframe, PreviewOptions, VideoPreview, image_thumbnail, video_preview};
 pub use probe::{MediaProbe, StreamProbe, probe};
 pub use segments::{MatchedSegment, SegmentOptions, vpdq_segments};
