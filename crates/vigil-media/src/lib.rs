@@ -1,7 +1,11 @@
 //! What a captured file is and what it shows: recognising media by its bytes
 //! ([`sniff`]), decoding images within limits that hostile files cannot get past
 //! ([`decode_image`]), and their PDQ perceptual hashes as stored and as displayed
-//! ([`image_hashes`]).
+//! ([`image_hashes`]); videos' vPDQ ([`vpdq_hash`]), where two videos share footage
+//! ([`vpdq_segments`]); and what files say about themselves: container and stream metadata
+//! ([`probe`]), EXIF/XMP/IPTC ([`image_metadata`]), yt-dlp's post description ([`post_info`]),
+//! what a name or `Content-Type` claimed ([`claimed_kind`]); and how to look at them without
+//! playing them: thumbnails, keyframes, contact sheets ([`video_preview`], [`image_thumbnail`]).
 //!
 //! Every failure is a typed [`MediaError`] with a stable code: a file that cannot be decoded
 //! stays in the store as it is; only its analysis records the error.
@@ -31,6 +35,7 @@
 mod decode;
 mod h264;
 mod metadata;
+mod post;
 mod preview;
 mod probe;
 mod segments;
@@ -39,9 +44,10 @@ mod video;
 
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
 pub use metadata::{GpsPosition, ImageMetadata, MAX_XMP, Xmp, image_metadata};
+pub use post::{MAX_INFO_JSON, PostInfo, post_info};
 pub use preview::{Keyframe, PreviewOptions, VideoPreview, image_thumbnail, video_preview};
 pub use probe::{MediaProbe, StreamProbe, probe};
 pub use segments::{MatchedSegment, SegmentOptions, vpdq_segments};
 pub use sniff::SNIFF_LEN;
-pub use sniff::{MediaKind, sniff};
+pub use sniff::{MediaKind, claimed_kind, kind_mismatch, sniff};
 pub use video::{VideoError, VideoLimits, VpdqFrame, VpdqMatch, VpdqReport, vpdq_hash, vpdq_match};

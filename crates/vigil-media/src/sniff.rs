@@ -7,7 +7,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "format", rename_all = "kebab-case")]
 pub enum MediaKind {
-    /// A still image; the format name (`jpeg`, `png`, `webp`, `gif`, `bmp`, `tiff`).
+    /// A still image; the format name (`jpeg`, `png`, `webp`, `gif`, `bmp`, `tiff`, and `heif`
+    /// or `avif`, which are recognised but not decoded).
     Image(&'static str),
     /// A video container (`mp4`, `mov`, `webm`, `mkv`, `avi`, `flv`, `mpeg-ts`, `3gp`).
     Video(&'static str),
@@ -52,6 +53,8 @@ pub fn sniff(head: &[u8]) -> MediaKind {
         let brand = head.get(8..12).unwrap_or_default();
         return match brand {
             b"M4A " | b"M4B " => MediaKind::Audio("m4a"),
+            b"avif" | b"avis" => MediaKind::Image("avif"),
+            b"heic" | b"heix" | b"mif1" | b"msf1" | b"heim" | b"heis" => MediaKind::Image("heif"),
             b"qt  " => MediaKind::Video("mov"),
             b"3gp4" | b"3gp5" | b"3gp6" | b"3g2a" => MediaKind::Video("3gp"),
             _ => MediaKind::Video("mp4"),
@@ -80,6 +83,82 @@ pub fn sniff(head: &[u8]) -> MediaKind {
     MediaKind::Other
 }
 
+/// What a file was said to be, by its name or the server's `Content-Type`: never trusted,
+/// but recorded, because a mismatch (a "photo.jpg" that is a video, an HTML page served as an
+/// image) is worth an investigator's attention.
+pub fn claimed_kind(name: Option<&str>, content_type: Option<&str>) -> Option<MediaKind> {
+    let by_type = content_type.and_then(|t| {
+        let t = t.split(';').next()?.trim().to_ascii_lowercase();
+        Some(match t.as_str() {
+            "image/jpeg" | "image/jpg" | "image/pjpeg" => MediaKind::Image("jpeg"),
+            "image/png" => MediaKind::Image("png"),
+            "image/gif" => MediaKind::Image("gif"),
+            "image/webp" => MediaKind::Image("webp"),
+            "image/bmp" | "image/x-ms-bmp" => MediaKind::Image("bmp"),
+            "image/tiff" => MediaKind::Image("tiff"),
+            "image/heic" | "image/heif" => MediaKind::Image("heif"),
+            "image/avif" => MediaKind::Image("avif"),
+            "video/mp4" | "video/x-m4v" => MediaKind::Video("mp4"),
+            "video/quicktime" => MediaKind::Video("mov"),
+            "video/webm" => MediaKind::Video("webm"),
+            "video/x-matroska" => MediaKind::Video("mkv"),
+            "video/x-msvideo" => MediaKind::Video("avi"),
+            "video/x-flv" => MediaKind::Video("flv"),
+            "video/mp2t" => MediaKind::Video("mpeg-ts"),
+            "video/3gpp" | "video/3gpp2" => MediaKind::Video("3gp"),
+            "audio/mpeg" => MediaKind::Audio("mp3"),
+            "audio/ogg" | "audio/opus" => MediaKind::Audio("ogg"),
+            "audio/flac" => MediaKind::Audio("flac"),
+            "audio/wav" | "audio/x-wav" => MediaKind::Audio("wav"),
+            "audio/mp4" | "audio/x-m4a" => MediaKind::Audio("m4a"),
+            "application/octet-stream" | "" => return None,
+            _ => MediaKind::Other,
+        })
+    });
+    let by_name = name.and_then(|n| {
+        let ext = n.rsplit_once('.')?.1.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "jpg" | "jpeg" | "jpe" | "jfif" => MediaKind::Image("jpeg"),
+            "png" => MediaKind::Image("png"),
+            "gif" => MediaKind::Image("gif"),
+            "webp" => MediaKind::Image("webp"),
+            "bmp" => MediaKind::Image("bmp"),
+            "tif" | "tiff" => MediaKind::Image("tiff"),
+            "heic" | "heif" => MediaKind::Image("heif"),
+            "avif" => MediaKind::Image("avif"),
+            "mp4" | "m4v" => MediaKind::Video("mp4"),
+            "mov" => MediaKind::Video("mov"),
+            "webm" => MediaKind::Video("webm"),
+            "mkv" => MediaKind::Video("mkv"),
+            "avi" => MediaKind::Video("avi"),
+            "flv" => MediaKind::Video("flv"),
+            "ts" | "m2ts" => MediaKind::Video("mpeg-ts"),
+            "3gp" | "3g2" => MediaKind::Video("3gp"),
+            "mp3" => MediaKind::Audio("mp3"),
+            "ogg" | "oga" | "opus" => MediaKind::Audio("ogg"),
+            "flac" => MediaKind::Audio("flac"),
+            "wav" => MediaKind::Audio("wav"),
+            "m4a" => MediaKind::Audio("m4a"),
+            _ => return None,
+        })
+    });
+    by_type.or(by_name)
+}
+
+/// Whether what a file is and what it was said to be disagree in a way worth flagging: a
+/// different kind (image, video, audio, other), or a different image format. Containers of
+/// one family (MP4, MOV, 3GP, M4A are all ISO media files) are not flagged against each other.
+pub fn kind_mismatch(real: MediaKind, claimed: MediaKind) -> bool {
+    let family = |k: MediaKind| match k {
+        MediaKind::Video("mp4" | "mov" | "3gp") | MediaKind::Audio("m4a") => "iso-bmff",
+        MediaKind::Video("webm" | "mkv") => "matroska",
+        MediaKind::Audio("ogg") => "ogg",
+        MediaKind::Image(f) | MediaKind::Video(f) | MediaKind::Audio(f) => f,
+        MediaKind::Other => "other",
+    };
+    family(real) != family(claimed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +177,10 @@ mod tests {
             sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm"),
             MediaKind::Video("webm")
         );
+        assert_eq!(
+            sniff(b"\0\0\0\x1cftypheic\0\0\0\0"),
+            MediaKind::Image("heif")
+        );
         assert_eq!(sniff(b"<!doctype html>"), MediaKind::Other);
         assert_eq!(sniff(b""), MediaKind::Other);
         assert_eq!(
@@ -105,5 +188,38 @@ mod tests {
             MediaKind::Other,
             "too short for a bitmap header"
         );
+    }
+
+    #[test]
+    fn claims_and_mismatches() {
+        assert_eq!(
+            claimed_kind(Some("IMG_1.JPG"), None),
+            Some(MediaKind::Image("jpeg"))
+        );
+        assert_eq!(
+            claimed_kind(Some("x.jpg"), Some("video/mp4; codecs=avc1")),
+            Some(MediaKind::Video("mp4")),
+            "the server's type first"
+        );
+        assert_eq!(
+            claimed_kind(Some("x"), Some("application/octet-stream")),
+            None
+        );
+        assert_eq!(
+            claimed_kind(None, Some("text/html")),
+            Some(MediaKind::Other)
+        );
+        let mp4 = MediaKind::Video("mp4");
+        assert!(!kind_mismatch(mp4, MediaKind::Video("mov")));
+        assert!(kind_mismatch(mp4, MediaKind::Image("jpeg")));
+        assert!(kind_mismatch(
+            MediaKind::Image("png"),
+            MediaKind::Image("jpeg")
+        ));
+        assert!(kind_mismatch(MediaKind::Other, MediaKind::Image("jpeg")));
+        assert!(!kind_mismatch(
+            MediaKind::Image("jpeg"),
+            MediaKind::Image("jpeg")
+        ));
     }
 }
