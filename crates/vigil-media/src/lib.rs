@@ -4,7 +4,8 @@
 //! ([`image_hashes`]); videos' vPDQ ([`vpdq_hash`]), where two videos share footage
 //! ([`vpdq_segments`]); and what files say about themselves: container and stream metadata
 //! ([`probe`]), EXIF/XMP/IPTC ([`image_metadata`]), yt-dlp's post description ([`post_info`]),
-//! what a name or `Content-Type` claimed ([`claimed_kind`]); and how to look at them without
+//! what a name or `Content-Type` claimed ([`claimed_kind`]), signed Content Credentials
+//! ([`content_credentials`]); and how to look at them without
 //! playing them: thumbnails, keyframes, contact sheets ([`video_preview`], [`image_thumbnail`]).
 //!
 //! Every failure is a typed [`MediaError`] with a stable code: a file that cannot be decoded
@@ -32,6 +33,7 @@
 
 #![deny(missing_docs)]
 
+mod credentials;
 mod decode;
 mod h264;
 mod metadata;
@@ -42,6 +44,9 @@ mod segments;
 mod sniff;
 mod video;
 
+pub use credentials::{
+    ContentCredentials, IngredientSummary, ManifestSummary, StatusEntry, content_credentials,
+};
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
 pub use metadata::{GpsPosition, ImageMetadata, MAX_XMP, Xmp, image_metadata};
 pub use post::{MAX_INFO_JSON, PostInfo, post_info};
