@@ -6,6 +6,8 @@
 //!   their links, written in one transaction after the blobs are durable.
 //! - [`encode_capture_leaf`]: the canonical record of a capture that the transparency log
 //!   commits to; [`LogDir`]: the log's tiles and published checkpoint on disk.
+//! - Near-duplicates: [`IndexedPdqRow`] (hash rows by the id the index stores), [`Similarity`]
+//!   links between items and the [`Cluster`]s they form ([`Catalog::record_similarity`]).
 //! - [`StoreLayout`]: where each part lives inside a store directory.
 //!
 //! The ordering rule that keeps a store consistent across crashes: publish blobs, *then*
@@ -32,6 +34,7 @@ mod layout;
 mod leaf;
 mod logdir;
 mod media;
+mod similarity;
 mod timestamp;
 
 pub use blob::{
@@ -51,4 +54,5 @@ pub use leaf::{
 };
 pub use logdir::{LogDir, SequencerLock};
 pub use media::{MediaAnalysis, PdqRow};
+pub use similarity::{Cluster, IndexedPdqRow, Similarity, SimilarityMethod};
 pub use timestamp::{now_rfc3339, parse_rfc3339};
