@@ -115,7 +115,9 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = MATCH_DISTANCE)]
         radius: u32,
     },
-    /// Rebuild the near-duplicate index's snapshot (STORE/index/pdq.vhix) from the catalog.
+    /// Rebuild the near-duplicate index's snapshot (STORE/index/pdq.vhix) from the catalog and
+    /// search every hashed item again, linking near-duplicates (for items analysed before
+    /// links existed).
     Reindex,
     /// The transparency log: checkpoints, verifier key, consistency proofs, witnessing.
     #[command(subcommand)]
@@ -1026,11 +1028,14 @@ async fn reindex_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
     let store = Store::open(dir).await?;
     let path = store.layout.pdq_index();
     let index = NearDupIndex::rebuild(&store.catalog, &path).await?;
+    let links = similar::relink_all(&store.catalog, &index).await?;
     if json {
-        output::print_json(&serde_json::json!({ "hashes": index.len(), "snapshot": path }));
+        output::print_json(&serde_json::json!({
+            "hashes": index.len(), "snapshot": path, "links_written": links,
+        }));
     } else {
         println!(
-            "Rebuilt the near-duplicate index: {} hashes in {}.",
+            "Rebuilt the near-duplicate index: {} hashes in {}; every hashed item searched again ({links} link(s) written).",
             index.len(),
             path.display()
         );

@@ -716,6 +716,25 @@ pub async fn link_item(
     Ok(links)
 }
 
+/// Links every item that has hashes to its near-duplicates ([`link_item`] for each): for
+/// stores whose items were analysed before links existed, or after the rules changed. Links
+/// already recorded are kept (found again, they are updated). Returns the link writes (a
+/// pair is found from both of its items, so it counts twice).
+pub async fn relink_all(catalog: &Catalog, index: &NearDupIndex) -> Result<u64, CoreError> {
+    let mut after = None;
+    let mut links = 0;
+    loop {
+        let items = catalog.hashed_items_after(after.as_ref(), 500).await?;
+        let Some(last) = items.last() else {
+            return Ok(links);
+        };
+        after = Some(*last);
+        for item in &items {
+            links += link_item(catalog, index, item).await?.len() as u64;
+        }
+    }
+}
+
 /// One capture in an item's spread.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpreadEntry {
@@ -1340,5 +1359,47 @@ mod tests {
             (found[0].sha256, found[0].distance, found[0].line),
             (orig, 0, 2)
         );
+    }
+
+    /// Items analysed before links existed are linked by a full relink.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn relink_all_links_items_analysed_before_links_existed() {
+        let s = TestStore::new().await;
+        let mods = shared().join("pdq/data/bridge-mods");
+        let orig = s.file(&mods.join("aaa-orig.jpg"), AT).await;
+        let edit = s.file(&mods.join("sharpen-a-lot.jpg"), AT).await;
+        s.enrich().await;
+        s.catalog.close().await;
+        // Forget the links, as a store migrated from before them would have none.
+        {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}", s.dir.path().join("catalog.sqlite").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql("DELETE FROM similarities; DELETE FROM item_clusters;")
+                .execute(&mut conn)
+                .await
+                .expect("forget");
+            conn.close().await.expect("close");
+        }
+        let catalog = Catalog::open_sqlite(&s.dir.path().join("catalog.sqlite"), false)
+            .await
+            .expect("reopen");
+        assert!(
+            catalog
+                .similarities_of(&orig)
+                .await
+                .expect("links")
+                .is_empty()
+        );
+        let index = NearDupIndex::open(&catalog, &s.index_path())
+            .await
+            .expect("open");
+        assert_eq!(relink_all(&catalog, &index).await.expect("relink"), 2);
+        let links = catalog.similarities_of(&orig).await.expect("links");
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert_eq!(links[0].other(&orig), edit);
+        assert_eq!(catalog.cluster_of(&edit).await.expect("c").members.len(), 2);
     }
 }

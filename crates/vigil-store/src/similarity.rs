@@ -226,6 +226,32 @@ impl Catalog {
         rows.iter().map(indexed_row).collect()
     }
 
+    /// Items that have PDQ rows, in digest order after `after` (keyset paging): what a full
+    /// relink walks.
+    pub async fn hashed_items_after(
+        &self,
+        after: Option<&Sha256Digest>,
+        limit: i64,
+    ) -> Result<Vec<Sha256Digest>, CatalogError> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT sha256 FROM pdq_hashes WHERE ?1 IS NULL OR sha256 > ?1
+             ORDER BY sha256 LIMIT ?2",
+        )
+        .bind(after.map(Sha256Digest::to_hex))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        keys.iter()
+            .map(|k| {
+                k.parse().map_err(|e| CatalogError::Malformed {
+                    table: "pdq_hashes",
+                    key: k.clone(),
+                    problem: format!("{e}"),
+                })
+            })
+            .collect()
+    }
+
     /// The media kind recorded for an item (`image`, `video`, …), when it has been analysed.
     pub async fn media_kind(&self, sha256: &Sha256Digest) -> Result<Option<String>, CatalogError> {
         Ok(
@@ -461,6 +487,13 @@ mod tests {
         assert_eq!(
             cat.media_kind(&d[0]).await.expect("kind").as_deref(),
             Some("image")
+        );
+        assert_eq!(cat.hashed_items_after(None, 10).await.expect("items"), d);
+        assert_eq!(
+            cat.hashed_items_after(Some(&d[0]), 10)
+                .await
+                .expect("items"),
+            [d[1]]
         );
     }
 

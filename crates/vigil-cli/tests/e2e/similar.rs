@@ -137,6 +137,16 @@ fn similar_and_spread_of_reposted_photos() {
             || shown.contains("not necessarily the original")
     );
 
+    // A store whose items were analysed before links existed: `reindex` links them.
+    s.sql("DELETE FROM similarities; DELETE FROM item_clusters;");
+    let (_, v) = s.vigil_json(&["spread", &first]);
+    assert_eq!(v[0]["captures"].as_array().expect("captures").len(), 1);
+    let (out, v) = s.vigil_json(&["reindex"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(v[0]["links_written"].as_u64().expect("links") >= 2, "{v:?}");
+    let (_, v) = s.vigil_json(&["spread", &first]);
+    assert_eq!(v[0]["captures"].as_array().expect("captures").len(), 3);
+
     // Not a file and not an item: an error, no panic.
     let out = s.vigil(&["similar", "no-such-thing"]);
     assert_eq!(out.status.code(), Some(2));
