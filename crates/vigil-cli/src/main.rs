@@ -110,7 +110,11 @@ enum Command {
     /// reported with their numbers (exit 1) and the rest still matched.
     MatchList {
         /// The list; `-` for standard input.
-        file: PathBuf,
+        #[arg(required_unless_present = "list", conflicts_with = "list")]
+        file: Option<PathBuf>,
+        /// Match a list imported with `vigil hash-list import` instead of a file.
+        #[arg(long, value_name = "NAME")]
+        list: Option<String>,
         /// Largest PDQ distance that counts.
         #[arg(long, value_name = "N", default_value_t = MATCH_DISTANCE)]
         radius: u32,
@@ -153,6 +157,18 @@ enum HashListCommand {
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Keep a list in the catalog under a name (its file's SHA-256 and the time recorded), to
+    /// match against later with `vigil match-list --list NAME`. Bad lines are reported by
+    /// number and not imported (exit 1); a name is never reused.
+    Import {
+        /// The list; `-` for standard input.
+        file: PathBuf,
+        /// The name to keep it under.
+        #[arg(long)]
+        name: String,
+    },
+    /// The lists imported.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -329,7 +345,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::HashList(HashListCommand::Export { out }) => {
             export_cmd(&dir, out.as_deref(), cli.json).await
         }
-        Command::MatchList { file, radius } => match_list_cmd(&dir, &file, radius, cli.json).await,
+        Command::HashList(HashListCommand::Import { file, name }) => {
+            import_list_cmd(&dir, &file, &name, cli.json).await
+        }
+        Command::HashList(HashListCommand::List) => lists_cmd(&dir, cli.json).await,
+        Command::MatchList { file, list, radius } => {
+            match_list_cmd(&dir, file.as_deref(), list.as_deref(), radius, cli.json).await
+        }
         Command::Reindex => reindex_cmd(&dir, cli.json).await,
         Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
         Command::VerifyReceipt {
@@ -990,12 +1012,8 @@ async fn export_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn match_list_cmd(
-    dir: &std::path::Path,
-    file: &std::path::Path,
-    radius: u32,
-    json: bool,
-) -> Result<ExitCode> {
+/// Reads a hash list file, or standard input for `-`, bounded at 1 GiB.
+fn read_list(file: &std::path::Path) -> Result<Vec<u8>> {
     const LIMIT: u64 = 1 << 30;
     let mut bytes = Vec::new();
     if file.as_os_str() == "-" {
@@ -1010,18 +1028,72 @@ async fn match_list_cmd(
     if bytes.len() as u64 > LIMIT {
         bail!("{} is larger than {LIMIT} bytes", file.display());
     }
-    let list = vigil_phash::hashlist::parse_hash_list(&bytes);
-    drop(bytes);
+    Ok(bytes)
+}
+
+async fn match_list_cmd(
+    dir: &std::path::Path,
+    file: Option<&std::path::Path>,
+    name: Option<&str>,
+    radius: u32,
+    json: bool,
+) -> Result<ExitCode> {
     let store = Store::open(dir).await?;
+    let (label, list) = match (file, name) {
+        (Some(file), _) => (
+            file.display().to_string(),
+            vigil_phash::hashlist::parse_hash_list(&read_list(file)?),
+        ),
+        (None, Some(name)) => (
+            name.to_owned(),
+            vigil_phash::hashlist::HashList {
+                entries: similar::imported_hash_list(&store.catalog, name).await?,
+                errors: Vec::new(),
+            },
+        ),
+        (None, None) => bail!("give a list file or --list NAME"),
+    };
     let index = NearDupIndex::open(&store.catalog, &store.layout.pdq_index()).await?;
     let matches = similar::match_hash_list(&store.catalog, &index, &list.entries, radius).await?;
-    output::print_list_matches(&file.display().to_string(), &list, &matches, json);
+    output::print_list_matches(&label, &list, &matches, json);
     store.catalog.close().await;
     Ok(if list.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+async fn import_list_cmd(
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    name: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let bytes = read_list(file)?;
+    let store = Store::open(dir).await?;
+    let source = file.display().to_string();
+    let (list, imported) = similar::import_hash_list(&store.catalog, name, &source, &bytes).await?;
+    store.catalog.close().await;
+    if !imported {
+        bail!(
+            "a hash list named {name:?} is already imported (lists are never replaced; choose another name)"
+        );
+    }
+    output::print_list_import(name, &source, &list, json);
+    Ok(if list.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn lists_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let lists = store.catalog.hash_lists().await?;
+    output::print_hash_lists(&lists, json);
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn reindex_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {

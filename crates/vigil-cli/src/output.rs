@@ -777,3 +777,56 @@ pub fn print_list_matches(
         );
     }
 }
+
+/// What `vigil hash-list import` kept.
+pub fn print_list_import(
+    name: &str,
+    source: &str,
+    list: &vigil_phash::hashlist::HashList,
+    json: bool,
+) {
+    if json {
+        print_json(&serde_json::json!({
+            "list": name,
+            "source": source,
+            "entries": list.entries.len(),
+            "bad_lines": list.errors.iter().map(|e| serde_json::json!({
+                "line": e.line, "problem": e.problem,
+            })).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    for e in &list.errors {
+        eprintln!("vigil: {source}: {e} (not imported)");
+    }
+    println!(
+        "Imported {} hash(es) from {source} as list {name:?}.",
+        list.entries.len()
+    );
+}
+
+/// The hash lists the catalog holds.
+pub fn print_hash_lists(lists: &[vigil_store::HashListInfo], json: bool) {
+    if json {
+        print_json(lists);
+        return;
+    }
+    if lists.is_empty() {
+        println!("No hash list imported (`vigil hash-list import FILE --name NAME`).");
+    }
+    for l in lists {
+        println!(
+            "{:<20} {:>8} hashes  imported {}  from {} (sha256 {}){}",
+            l.name,
+            l.entries,
+            l.imported_at,
+            l.source,
+            l.sha256,
+            if l.bad_lines > 0 {
+                format!("; {} bad line(s) left out", l.bad_lines)
+            } else {
+                String::new()
+            }
+        );
+    }
+}

@@ -31,11 +31,12 @@ use vigil_media::{
     DecodeLimits, MatchedSegment, MediaKind, SNIFF_LEN, SegmentOptions, VideoLimits, VpdqFrame,
     image_hashes, sniff, vpdq_hash, vpdq_match, vpdq_segments,
 };
-use vigil_phash::hashlist::{HashListEntry, format_hash_list_line};
+use vigil_phash::hashlist::{HashList, HashListEntry, format_hash_list_line, parse_hash_list};
 use vigil_phash::{HashIndex, MATCH_DISTANCE, MIN_QUALITY, PdqHash, PdqHasher, SearchOptions};
 use vigil_store::{
-    BlobStore, Catalog, Cluster, IndexedPdqRow, PdqRow, Sha256Digest, Similarity, SimilarityMethod,
-    StoredCapture, now_rfc3339, open_hash_index, save_hash_index,
+    BlobStore, Catalog, Cluster, HashListInfo, IndexedPdqRow, PdqRow, Sha256Digest, Similarity,
+    SimilarityMethod, StoredCapture, StoredListEntry, now_rfc3339, open_hash_index,
+    save_hash_index,
 };
 
 use crate::CoreError;
@@ -914,6 +915,56 @@ pub async fn export_hash_list(catalog: &Catalog, out: &mut impl Write) -> Result
     Ok(n)
 }
 
+/// Reads a hash list's bytes and imports its good lines into the catalog under `name`
+/// (bad lines are returned, not imported). `Ok((list, false))` when the name is taken: a
+/// list once imported is never replaced.
+pub async fn import_hash_list(
+    catalog: &Catalog,
+    name: &str,
+    source: &str,
+    bytes: &[u8],
+) -> Result<(HashList, bool), CoreError> {
+    let list = parse_hash_list(bytes);
+    let info = HashListInfo {
+        name: name.to_owned(),
+        source: source.to_owned(),
+        sha256: Sha256Digest::of(bytes),
+        imported_at: now_rfc3339(),
+        entries: list.entries.len() as u64,
+        bad_lines: list.errors.len() as u64,
+    };
+    let entries: Vec<StoredListEntry> = list
+        .entries
+        .iter()
+        .map(|e| StoredListEntry {
+            line: e.line as u64,
+            hash: e.hash.0,
+            tags: e.tags.clone(),
+        })
+        .collect();
+    let imported = catalog.import_hash_list(&info, &entries).await?;
+    Ok((list, imported))
+}
+
+/// The entries of a list imported under `name`, ready for [`match_hash_list`].
+pub async fn imported_hash_list(
+    catalog: &Catalog,
+    name: &str,
+) -> Result<Vec<HashListEntry>, CoreError> {
+    let entries = catalog
+        .hash_list_entries(name)
+        .await?
+        .ok_or_else(|| CoreError::Usage(format!("no hash list imported as {name:?}")))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| HashListEntry {
+            line: e.line as usize,
+            hash: PdqHash(e.hash),
+            tags: e.tags,
+        })
+        .collect())
+}
+
 /// An item hash of the collection that matches an entry of a hash list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListMatch {
@@ -1359,6 +1410,21 @@ mod tests {
             (found[0].sha256, found[0].distance, found[0].line),
             (orig, 0, 2)
         );
+
+        // Imported under a name, it matches the same; the name is not taken twice.
+        let (read, imported) = import_hash_list(&s.catalog, "ours", "export.txt", &out)
+            .await
+            .expect("import");
+        assert!(imported && read.errors.is_empty());
+        let (_, again) = import_hash_list(&s.catalog, "ours", "x", b"")
+            .await
+            .expect("import");
+        assert!(!again);
+        let entries = imported_hash_list(&s.catalog, "ours")
+            .await
+            .expect("entries");
+        assert_eq!(entries, list.entries);
+        assert!(imported_hash_list(&s.catalog, "theirs").await.is_err());
     }
 
     /// Items analysed before links existed are linked by a full relink.

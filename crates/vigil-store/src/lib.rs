@@ -7,7 +7,8 @@
 //! - [`encode_capture_leaf`]: the canonical record of a capture that the transparency log
 //!   commits to; [`LogDir`]: the log's tiles and published checkpoint on disk.
 //! - Near-duplicates: [`IndexedPdqRow`] (hash rows by the id the index stores), [`Similarity`]
-//!   links between items and the [`Cluster`]s they form ([`Catalog::record_similarity`]).
+//!   links between items and the [`Cluster`]s they form ([`Catalog::record_similarity`]);
+//!   imported hash lists ([`HashListInfo`], [`StoredListEntry`]).
 //! - [`StoreLayout`]: where each part lives inside a store directory.
 //!
 //! The ordering rule that keeps a store consistent across crashes: publish blobs, *then*
@@ -30,6 +31,7 @@ mod blob;
 mod catalog;
 mod digest;
 mod hash_index;
+mod hash_lists;
 mod layout;
 mod leaf;
 mod logdir;
@@ -48,6 +50,7 @@ pub use catalog::{
 };
 pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
 pub use hash_index::{IndexFileError, open_hash_index, save_hash_index};
+pub use hash_lists::{HashListInfo, StoredListEntry};
 pub use layout::StoreLayout;
 pub use leaf::{
     LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture, decode_capture_leaf, encode_capture_leaf,

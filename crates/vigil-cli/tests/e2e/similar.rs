@@ -325,6 +325,41 @@ fn hash_list_export_and_match_round_trip() {
     );
     assert!(!text(&out.stderr).contains("panicked"));
 
+    // Imported into the catalog under a name: matched the same, bad lines left out; the
+    // name is never reused.
+    let (out, imp) = s.vigil_json(&[
+        "hash-list",
+        "import",
+        &theirs.to_string_lossy(),
+        "--name",
+        "partner",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(imp[0]["entries"], 1, "{imp:?}");
+    assert_eq!(imp[0]["bad_lines"][0]["line"], 4, "{imp:?}");
+    let out = s.vigil(&[
+        "hash-list",
+        "import",
+        &list.to_string_lossy(),
+        "--name",
+        "partner",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already imported"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (_, lists) = s.vigil_json(&["hash-list", "list"]);
+    assert_eq!(lists[0][0]["name"], "partner", "{lists:?}");
+    let (out, named) = s.vigil_json(&["match-list", "--list", "partner"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(named[0]["matches"], v[0]["matches"]);
+    assert_eq!(
+        s.vigil(&["match-list", "--list", "nobody"]).status.code(),
+        Some(2)
+    );
+
     // Reindex on demand, and matches stay the same.
     assert!(s.vigil(&["reindex"]).status.success());
     let (_, again) = s.vigil_json(&["match-list", &theirs.to_string_lossy()]);
