@@ -518,6 +518,18 @@ pub async fn find_similar(
     query: &Query,
     radius: u32,
 ) -> Result<SimilarReport, CoreError> {
+    search_query(catalog, index, query, radius, true).await
+}
+
+/// [`find_similar`], with each item's captures looked up only when `with_captures` is set
+/// (linking after enrichment needs none, and a much re-posted item has thousands).
+async fn search_query(
+    catalog: &Catalog,
+    index: &NearDupIndex,
+    query: &Query,
+    radius: u32,
+    with_captures: bool,
+) -> Result<SimilarReport, CoreError> {
     let good: Vec<&PdqRow> = query
         .hashes
         .iter()
@@ -557,7 +569,11 @@ pub async fn find_similar(
             query_hash: HashPlace::of(q),
             item_hash: HashPlace::of(&row.row),
             video,
-            captures: capture_refs(catalog, &sha).await?,
+            captures: if with_captures {
+                capture_refs(catalog, &sha).await?
+            } else {
+                Vec::new()
+            },
         });
     }
     items.sort_by(|a, b| {
@@ -644,7 +660,7 @@ pub async fn link_item(
     if query.hashes.iter().all(|h| h.quality < MIN_QUALITY) {
         return Ok(Vec::new());
     }
-    let report = find_similar(catalog, index, &query, MATCH_DISTANCE).await?;
+    let report = search_query(catalog, index, &query, MATCH_DISTANCE, false).await?;
     let mut links = Vec::new();
     for found in report.items {
         if found.sha256 == *item {
