@@ -167,6 +167,9 @@ impl NearDupIndex {
     /// Adds the catalog rows written since the index last looked (ids above those covered,
     /// quality at least [`MIN_QUALITY`]). Returns how many were added.
     pub async fn catch_up(&mut self, catalog: &Catalog) -> Result<usize, CoreError> {
+        // Read first: every row with an id up to it is committed (ids are given under the
+        // write lock, in commit order), so the pages below see all of those of quality.
+        let high = catalog.last_pdq_id().await?;
         let mut added = 0;
         loop {
             let rows = catalog
@@ -181,9 +184,9 @@ impl NearDupIndex {
             self.index.extend(hashes.iter().map(|(id, h)| (*id, h)));
             added += rows.len();
         }
-        // Rows of low quality above the last one added are covered too: they are never
-        // indexed, and ids only grow.
-        self.covered = self.covered.max(catalog.last_pdq_id().await?);
+        // Rows of low quality up to `high` are covered too: they are never indexed, and ids
+        // only grow.
+        self.covered = self.covered.max(high);
         self.tail += added;
         Ok(added)
     }
