@@ -703,11 +703,7 @@ pub fn print_spread(s: &vigil_core::similar::Spread, json: bool) {
         s.captures.len()
     );
     for e in &s.captures {
-        let label = if e.earliest_we_hold {
-            "  ← earliest we hold"
-        } else {
-            ""
-        };
+        let label = e.label.map(|l| format!("  ← {l}")).unwrap_or_default();
         println!(
             "  {}  #{:<5} {:<12} {}{label}",
             e.captured_at, e.capture_id, e.platform, e.source

@@ -768,6 +768,9 @@ pub struct SpreadEntry {
     /// The first capture we hold of anything in the cluster. Never "the original": something
     /// older may exist that we did not capture.
     pub earliest_we_hold: bool,
+    /// `"earliest we hold"` on that capture, so every reader of the JSON gets the wording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<&'static str>,
     /// The source as given.
     pub source: String,
     /// How it was collected.
@@ -796,6 +799,9 @@ pub struct Spread {
     pub captures: Vec<SpreadEntry>,
 }
 
+/// The label of the first capture of a spread: all we can say is that we hold nothing older.
+pub const EARLIEST_WE_HOLD: &str = "earliest we hold";
+
 /// Largest `.info.json` read for the spread (yt-dlp's are usually well under 1 MiB).
 const INFO_JSON_LIMIT: u64 = 16 << 20;
 
@@ -822,6 +828,7 @@ pub async fn spread(
     entries.sort_by(|a, b| (&a.captured_at, a.capture_id).cmp(&(&b.captured_at, b.capture_id)));
     if let Some(first) = entries.first_mut() {
         first.earliest_we_hold = true;
+        first.label = Some(EARLIEST_WE_HOLD);
     }
     Ok(Spread {
         item: *item,
@@ -877,6 +884,7 @@ fn spread_entry(blobs: &BlobStore, member: &Sha256Digest, c: &StoredCapture) -> 
         item: *member,
         captured_at: r.captured_at.clone(),
         earliest_we_hold: false,
+        label: None,
         source: r.source.clone(),
         method: r.method.clone(),
         status: r.status.as_str().to_owned(),

@@ -116,6 +116,8 @@ fn similar_and_spread_of_reposted_photos() {
         "{v:?}"
     );
     assert_eq!(captures[0]["earliest_we_hold"], true);
+    assert_eq!(captures[0]["label"], "earliest we hold");
+    assert!(captures[1].get("label").is_none());
     assert!(captures[1..].iter().all(|c| c["earliest_we_hold"] == false));
     assert!(captures.iter().all(|c| c["platform"] == "file"), "{v:?}");
     assert_eq!(
