@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use vigil_capture::netguard::NetPolicy;
 use vigil_core::capture::{self, CaptureSettings, CaptureSource};
+use vigil_core::similar::{self, NearDupIndex};
 use vigil_core::{Store, StoreOrigin, enrich, locate_store, log, verify};
 use vigil_media::{DecodeLimits, ImageHashes, VideoLimits, VpdqReport, vpdq_match};
 use vigil_phash::{MATCH_DISTANCE, MIN_QUALITY, PdqHash, PdqHasher, Pipeline};
@@ -84,6 +85,44 @@ enum Command {
     /// Analyse stored items not yet analysed: media kind, and PDQ hashes of images
     /// (`vigil capture` does this after each run).
     Enrich,
+    /// List stored items that show the same picture or footage as FILE (hashed on the fly,
+    /// not stored) or a stored ITEM (SHA-256 or a unique prefix): distance (videos: share of
+    /// frames matched both ways, and the shared segments), capture times and sources.
+    Similar {
+        /// An image or video file, or a stored item's id.
+        target: String,
+        /// Largest PDQ distance that counts (frames of videos alike).
+        #[arg(long, value_name = "N", default_value_t = MATCH_DISTANCE)]
+        radius: u32,
+    },
+    /// The timeline of every capture of every item in ITEM's cluster of near-duplicates: when
+    /// we captured it, where, the account and post time the platform claims. The earliest is
+    /// the earliest we hold, not necessarily the original.
+    Spread {
+        /// A stored item's id (SHA-256 or a unique prefix).
+        item: String,
+    },
+    /// Hash lists in the plain text form of ThreatExchange/HMA tooling (one PDQ hash a line,
+    /// then tags).
+    #[command(subcommand)]
+    HashList(HashListCommand),
+    /// Which items of the collection match which entries of a hash list; bad lines are
+    /// reported with their numbers (exit 1) and the rest still matched.
+    MatchList {
+        /// The list; `-` for standard input.
+        #[arg(required_unless_present = "list", conflicts_with = "list")]
+        file: Option<PathBuf>,
+        /// Match a list imported with `vigil hash-list import` instead of a file.
+        #[arg(long, value_name = "NAME")]
+        list: Option<String>,
+        /// Largest PDQ distance that counts.
+        #[arg(long, value_name = "N", default_value_t = MATCH_DISTANCE)]
+        radius: u32,
+    },
+    /// Rebuild the near-duplicate index's snapshot (STORE/index/pdq.vhix) from the catalog and
+    /// search every hashed item again, linking near-duplicates (for items analysed before
+    /// links existed).
+    Reindex,
     /// The transparency log: checkpoints, verifier key, consistency proofs, witnessing.
     #[command(subcommand)]
     Log(LogCommand),
@@ -107,6 +146,29 @@ enum Command {
         #[arg(long = "file", value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum HashListCommand {
+    /// Write every indexed hash of the collection (quality ≥ 50), tagged with the item's
+    /// SHA-256 and the variant (`stored`, `displayed`, `frame:N`).
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Keep a list in the catalog under a name (its file's SHA-256 and the time recorded), to
+    /// match against later with `vigil match-list --list NAME`. Bad lines are reported by
+    /// number and not imported (exit 1); a name is never reused.
+    Import {
+        /// The list; `-` for standard input.
+        file: PathBuf,
+        /// The name to keep it under.
+        #[arg(long)]
+        name: String,
+    },
+    /// The lists imported.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -237,7 +299,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Capture(_) | Command::Enrich) {
+    if !matches!(
+        cli.command,
+        Command::Capture(_) | Command::Enrich | Command::Reindex
+    ) {
         quiet_broken_pipe();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -275,6 +340,19 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => hash_cmd(&files, cpp_compat, every_frame, cli.json),
         Command::Compare { a, b } => compare_cmd(&a, &b, cli.json),
         Command::Enrich => enrich_cmd(&dir, cli.json).await,
+        Command::Similar { target, radius } => similar_cmd(&dir, &target, radius, cli.json).await,
+        Command::Spread { item } => spread_cmd(&dir, &item, cli.json).await,
+        Command::HashList(HashListCommand::Export { out }) => {
+            export_cmd(&dir, out.as_deref(), cli.json).await
+        }
+        Command::HashList(HashListCommand::Import { file, name }) => {
+            import_list_cmd(&dir, &file, &name, cli.json).await
+        }
+        Command::HashList(HashListCommand::List) => lists_cmd(&dir, cli.json).await,
+        Command::MatchList { file, list, radius } => {
+            match_list_cmd(&dir, file.as_deref(), list.as_deref(), radius, cli.json).await
+        }
+        Command::Reindex => reindex_cmd(&dir, cli.json).await,
         Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
         Command::VerifyReceipt {
             receipt,
@@ -436,7 +514,13 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
     let summary = summary?;
     output::print_capture_summary(&summary, json);
     let blobs = store.blobs()?;
-    let enriched = enrich::enrich(&store.catalog, &blobs, &DecodeLimits::default()).await?;
+    let enriched = enrich::enrich(
+        &store.catalog,
+        &blobs,
+        &DecodeLimits::default(),
+        &store.layout.pdq_index(),
+    )
+    .await?;
     output::print_enrich_summary(&enriched, json);
     store.catalog.close().await;
     Ok(if summary.failed.is_empty() {
@@ -495,16 +579,7 @@ async fn show(dir: &std::path::Path, id: &str, json: bool) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let prefix = id.to_ascii_lowercase();
-    if prefix.len() < 6 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("{id:?} is neither a capture number nor an item id (at least 6 hex digits)");
-    }
-    let matches = store.catalog.items_with_prefix(&prefix, 2).await?;
-    let item = match matches.as_slice() {
-        [one] => one.clone(),
-        [] => bail!("no item with id {prefix}"),
-        _ => bail!("{prefix} matches several items; give more digits"),
-    };
+    let item = resolve_item(&store, id).await?;
     let ids = store.catalog.captures_with_item(&item.sha256).await?;
     let mut captures = Vec::new();
     for cid in ids {
@@ -522,6 +597,20 @@ async fn show(dir: &std::path::Path, id: &str, json: bool) -> Result<ExitCode> {
         output::print_analysis(analysis.as_ref());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An item by SHA-256 or a unique prefix of at least 6 hex digits.
+async fn resolve_item(store: &Store, id: &str) -> Result<vigil_store::ItemRecord> {
+    let prefix = id.to_ascii_lowercase();
+    if prefix.len() < 6 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("{id:?} is not an item id (a SHA-256, or at least 6 of its hex digits)");
+    }
+    let matches = store.catalog.items_with_prefix(&prefix, 2).await?;
+    Ok(match matches.as_slice() {
+        [one] => one.clone(),
+        [] => bail!("no item with id {prefix}"),
+        _ => bail!("{prefix} matches several items; give more digits"),
+    })
 }
 
 fn blob_path_of(store: &Store, digest: &Sha256Digest) -> PathBuf {
@@ -837,8 +926,192 @@ fn compare_cmd(a: &std::path::Path, b: &std::path::Path, json: bool) -> Result<E
 async fn enrich_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
     let mut store = Store::open(dir).await?;
     let blobs = store.blobs()?;
-    let summary = enrich::enrich(&store.catalog, &blobs, &DecodeLimits::default()).await?;
+    let summary = enrich::enrich(
+        &store.catalog,
+        &blobs,
+        &DecodeLimits::default(),
+        &store.layout.pdq_index(),
+    )
+    .await?;
     output::print_enrich_summary(&summary, json);
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn similar_cmd(
+    dir: &std::path::Path,
+    target: &str,
+    radius: u32,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let path = std::path::Path::new(target);
+    let (query, label) = if path.is_file() {
+        let query = tokio::task::block_in_place(|| similar::query_from_file(path))?;
+        (query, path.display().to_string())
+    } else {
+        let item = resolve_item(&store, target)
+            .await
+            .with_context(|| format!("{target:?} is not a file either"))?;
+        (
+            similar::query_from_item(&store.catalog, &item.sha256).await?,
+            item.sha256.to_hex(),
+        )
+    };
+    let mut index = NearDupIndex::open(&store.catalog, &store.layout.pdq_index()).await?;
+    let report = similar::find_similar(&store.catalog, &index, &query, radius).await?;
+    if index.needs_rewrite()
+        && let Err(e) = index.save()
+    {
+        tracing::warn!(error = %e, "could not write the near-duplicate index snapshot");
+    }
+    output::print_similar(&label, &report, json);
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn spread_cmd(dir: &std::path::Path, id: &str, json: bool) -> Result<ExitCode> {
+    let mut store = Store::open(dir).await?;
+    let item = resolve_item(&store, id).await?;
+    let blobs = store.blobs()?;
+    let spread = similar::spread(&store.catalog, &blobs, &item.sha256).await?;
+    output::print_spread(&spread, json);
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export_cmd(
+    dir: &std::path::Path,
+    out: Option<&std::path::Path>,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let n = match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let n = similar::export_hash_list(&store.catalog, &mut w)
+                .await
+                .with_context(|| format!("writing {}", path.display()))?;
+            if json {
+                output::print_json(&serde_json::json!({ "hashes": n, "out": path }));
+            } else {
+                eprintln!("Wrote {n} hashes to {}.", path.display());
+            }
+            n
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            similar::export_hash_list(&store.catalog, &mut w).await?
+        }
+    };
+    tracing::debug!(hashes = n, "hash list exported");
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a hash list file, or standard input for `-`, bounded at 1 GiB.
+fn read_list(file: &std::path::Path) -> Result<Vec<u8>> {
+    const LIMIT: u64 = 1 << 30;
+    let mut bytes = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().take(LIMIT + 1).read_to_end(&mut bytes)?;
+    } else {
+        std::fs::File::open(file)
+            .with_context(|| format!("opening {}", file.display()))?
+            .take(LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading {}", file.display()))?;
+    }
+    if bytes.len() as u64 > LIMIT {
+        bail!("{} is larger than {LIMIT} bytes", file.display());
+    }
+    Ok(bytes)
+}
+
+async fn match_list_cmd(
+    dir: &std::path::Path,
+    file: Option<&std::path::Path>,
+    name: Option<&str>,
+    radius: u32,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let (label, list) = match (file, name) {
+        (Some(file), _) => (
+            file.display().to_string(),
+            vigil_phash::hashlist::parse_hash_list(&read_list(file)?),
+        ),
+        (None, Some(name)) => (
+            name.to_owned(),
+            vigil_phash::hashlist::HashList {
+                entries: similar::imported_hash_list(&store.catalog, name).await?,
+                errors: Vec::new(),
+            },
+        ),
+        (None, None) => bail!("give a list file or --list NAME"),
+    };
+    let index = NearDupIndex::open(&store.catalog, &store.layout.pdq_index()).await?;
+    let matches = similar::match_hash_list(&store.catalog, &index, &list.entries, radius).await?;
+    output::print_list_matches(&label, &list, &matches, json);
+    store.catalog.close().await;
+    Ok(if list.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn import_list_cmd(
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    name: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let bytes = read_list(file)?;
+    let store = Store::open(dir).await?;
+    let source = file.display().to_string();
+    let (list, imported) = similar::import_hash_list(&store.catalog, name, &source, &bytes).await?;
+    store.catalog.close().await;
+    if !imported {
+        bail!(
+            "a hash list named {name:?} is already imported (lists are never replaced; choose another name)"
+        );
+    }
+    output::print_list_import(name, &source, &list, json);
+    Ok(if list.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn lists_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let lists = store.catalog.hash_lists().await?;
+    output::print_hash_lists(&lists, json);
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reindex_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    let path = store.layout.pdq_index();
+    let index = NearDupIndex::rebuild(&store.catalog, &path).await?;
+    let links = similar::relink_all(&store.catalog, &index).await?;
+    if json {
+        output::print_json(&serde_json::json!({
+            "hashes": index.len(), "snapshot": path, "links_written": links,
+        }));
+    } else {
+        println!(
+            "Rebuilt the near-duplicate index: {} hashes in {}; every hashed item searched again ({links} link(s) written).",
+            index.len(),
+            path.display()
+        );
+    }
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)
 }

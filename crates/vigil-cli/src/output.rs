@@ -576,8 +576,8 @@ pub fn print_enrich_summary(s: &vigil_core::enrich::EnrichSummary, json: bool) {
         return;
     }
     println!(
-        "Analysed: {} image(s) hashed (PDQ), {} video(s) hashed (vPDQ), {} other item(s).",
-        s.images, s.videos, s.other
+        "Analysed: {} image(s) hashed (PDQ), {} video(s) hashed (vPDQ), {} other item(s); {} near-duplicate link(s) found.",
+        s.images, s.videos, s.other, s.similar
     );
     for (sha, code, message) in &s.failed {
         println!(
@@ -613,6 +613,216 @@ pub fn print_analysis(a: Option<&vigil_store::MediaAnalysis>) {
             p.variant,
             hex::encode(p.hash),
             p.quality
+        );
+    }
+}
+
+fn place(p: &vigil_core::similar::HashPlace) -> String {
+    match (p.variant.as_str(), p.timestamp) {
+        ("frame", Some(t)) => format!("frame at {}", clock(t)),
+        ("frame", None) => format!("frame {}", p.frame),
+        (v, _) => v.to_owned(),
+    }
+}
+
+/// What `vigil similar` found.
+pub fn print_similar(query: &str, r: &vigil_core::similar::SimilarReport, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        v["query"] = query.into();
+        print_json(&v);
+        return;
+    }
+    println!(
+        "{} stored item(s) within {} bits of {query} ({}, {} hash(es) searched{}):",
+        r.items.len(),
+        r.radius,
+        r.kind,
+        r.hashes_searched,
+        if r.hashes_low_quality > 0 {
+            format!(", {} of quality below 50 left out", r.hashes_low_quality)
+        } else {
+            String::new()
+        }
+    );
+    if r.hashes_searched == 0 {
+        println!("  (no hash of sufficient quality to search with)");
+    }
+    for i in &r.items {
+        let kind = i.kind.as_deref().unwrap_or("?");
+        match &i.video {
+            Some(v) => println!(
+                "  {}  {kind}  {}: {:.1}% of the query's frames and {:.1}% of this item's have a partner; nearest frames {} bits apart",
+                i.sha256,
+                if v.matched {
+                    "SAME FOOTAGE"
+                } else {
+                    "partly shared"
+                },
+                v.query_match_percent,
+                v.item_match_percent,
+                i.distance
+            ),
+            None => println!(
+                "  {}  {kind}  distance {} (query {} ↔ {})",
+                i.sha256,
+                i.distance,
+                place(&i.query_hash),
+                place(&i.item_hash)
+            ),
+        }
+        for s in i.video.iter().flat_map(|v| &v.segments) {
+            println!(
+                "      shared footage: {} – {} in the query, {} – {} in this item ({} frames)",
+                clock(s.query_start),
+                clock(s.query_end),
+                clock(s.target_start),
+                clock(s.target_end),
+                s.frames
+            );
+        }
+        for c in &i.captures {
+            println!(
+                "      #{:<5} {}  {}  {}",
+                c.id, c.captured_at, c.method, c.source
+            );
+        }
+    }
+}
+
+/// The timeline `vigil spread` prints.
+pub fn print_spread(s: &vigil_core::similar::Spread, json: bool) {
+    if json {
+        print_json(s);
+        return;
+    }
+    println!(
+        "Item {}: cluster of {} near-duplicate item(s), {} capture(s):",
+        s.item,
+        s.cluster.members.len(),
+        s.captures.len()
+    );
+    for e in &s.captures {
+        let label = e.label.map(|l| format!("  ← {l}")).unwrap_or_default();
+        println!(
+            "  {}  #{:<5} {:<12} {}{label}",
+            e.captured_at, e.capture_id, e.platform, e.source
+        );
+        let mut extra = Vec::new();
+        if let Some(a) = &e.account {
+            extra.push(format!("account {a}"));
+        }
+        if let Some(p) = &e.posted_at {
+            extra.push(format!("posted {p} (the platform's claim)"));
+        }
+        if e.item != s.item {
+            extra.push(format!("item {}", e.item));
+        }
+        if e.status != "ok" {
+            extra.push(format!("capture {}", e.status));
+        }
+        if !extra.is_empty() {
+            println!("      {}", extra.join("; "));
+        }
+    }
+    if !s.captures.is_empty() {
+        println!("(\"earliest we hold\" is our first capture, not necessarily the original post.)");
+    }
+}
+
+/// What `vigil match-list` found, and the list's bad lines.
+pub fn print_list_matches(
+    list_name: &str,
+    list: &vigil_phash::hashlist::HashList,
+    matches: &[vigil_core::similar::ListMatch],
+    json: bool,
+) {
+    if json {
+        print_json(&serde_json::json!({
+            "list": list_name,
+            "entries": list.entries.len(),
+            "bad_lines": list.errors.iter().map(|e| serde_json::json!({
+                "line": e.line, "problem": e.problem,
+            })).collect::<Vec<_>>(),
+            "matches": matches,
+        }));
+        return;
+    }
+    for e in &list.errors {
+        eprintln!("vigil: {list_name}: {e}");
+    }
+    println!(
+        "{} match(es) between {} list entr{} and the collection:",
+        matches.len(),
+        list.entries.len(),
+        if list.entries.len() == 1 { "y" } else { "ies" }
+    );
+    for m in matches {
+        println!(
+            "  line {:<6} {}  distance {:<3} item {} ({}){}",
+            m.line,
+            m.list_hash,
+            m.distance,
+            m.sha256,
+            place(&m.item_hash),
+            if m.tags.is_empty() {
+                String::new()
+            } else {
+                format!("  tags {}", m.tags.join(","))
+            }
+        );
+    }
+}
+
+/// What `vigil hash-list import` kept.
+pub fn print_list_import(
+    name: &str,
+    source: &str,
+    list: &vigil_phash::hashlist::HashList,
+    json: bool,
+) {
+    if json {
+        print_json(&serde_json::json!({
+            "list": name,
+            "source": source,
+            "entries": list.entries.len(),
+            "bad_lines": list.errors.iter().map(|e| serde_json::json!({
+                "line": e.line, "problem": e.problem,
+            })).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    for e in &list.errors {
+        eprintln!("vigil: {source}: {e} (not imported)");
+    }
+    println!(
+        "Imported {} hash(es) from {source} as list {name:?}.",
+        list.entries.len()
+    );
+}
+
+/// The hash lists the catalog holds.
+pub fn print_hash_lists(lists: &[vigil_store::HashListInfo], json: bool) {
+    if json {
+        print_json(lists);
+        return;
+    }
+    if lists.is_empty() {
+        println!("No hash list imported (`vigil hash-list import FILE --name NAME`).");
+    }
+    for l in lists {
+        println!(
+            "{:<20} {:>8} hashes  imported {}  from {} (sha256 {}){}",
+            l.name,
+            l.entries,
+            l.imported_at,
+            l.source,
+            l.sha256,
+            if l.bad_lines > 0 {
+                format!("; {} bad line(s) left out", l.bad_lines)
+            } else {
+                String::new()
+            }
         );
     }
 }

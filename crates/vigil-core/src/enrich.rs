@@ -5,6 +5,10 @@
 //! Still images are hashed with PDQ (as stored, and as displayed when EXIF turns them); videos
 //! with vPDQ (one PDQ hash a second, as upstream's default), keeping the frames that decode
 //! from a damaged stream. Everything else is recorded as `other` or `audio` without hashes.
+//!
+//! Once an item's hashes are recorded, the store's near-duplicate index catches up with them
+//! and they are searched ([`crate::similar::link_item`]): links to the items they match are
+//! recorded and clusters merged, so "have we seen this before?" is answered as items arrive.
 
 use std::io::{BufReader, Read, Seek};
 
@@ -15,6 +19,7 @@ use vigil_media::{
 use vigil_phash::{PdqHash, PdqHasher, Pipeline};
 use vigil_store::{BlobStore, Catalog, MediaAnalysis, PdqRow, now_rfc3339};
 
+use crate::similar::{NearDupIndex, link_item};
 use crate::{CoreError, VIGIL_VERSION};
 
 /// What an enrichment pass did.
@@ -28,23 +33,29 @@ pub struct EnrichSummary {
     pub other: u64,
     /// Items whose analysis failed: (sha256, code, message).
     pub failed: Vec<(String, String, String)>,
+    /// Near-duplicate links recorded between the items analysed and the collection.
+    pub similar: u64,
 }
 
-/// Analyses every item that has none yet.
+/// Analyses every item that has none yet, then links each hashed item to its near-duplicates
+/// through the index whose snapshot is at `index_path` (opened on the first hashed item;
+/// its snapshot is rewritten at the end when enough was added in memory).
 pub async fn enrich(
     catalog: &Catalog,
     blobs: &BlobStore,
     limits: &DecodeLimits,
+    index_path: &std::path::Path,
 ) -> Result<EnrichSummary, CoreError> {
     let mut summary = EnrichSummary::default();
     let mut hasher = PdqHasher::new();
     let mut after: Option<String> = None;
+    let mut index: Option<NearDupIndex> = None;
     loop {
         let items = catalog
             .items_without_analysis(after.as_deref(), 500)
             .await?;
         let Some(last) = items.last() else {
-            return Ok(summary);
+            break;
         };
         after = Some(last.sha256.to_hex());
         for item in items {
@@ -61,8 +72,28 @@ pub async fn enrich(
                 _ => summary.other += 1,
             }
             catalog.record_analysis(&analysis).await?;
+            if analysis.pdq.is_empty() {
+                continue;
+            }
+            match &mut index {
+                Some(i) => {
+                    i.catch_up(catalog).await?;
+                }
+                // Opening catches up with every recorded row, this item's included.
+                None => index = Some(NearDupIndex::open(catalog, index_path).await?),
+            }
+            let Some(index) = &index else { continue };
+            summary.similar += link_item(catalog, index, &item.sha256).await?.len() as u64;
         }
     }
+    if let Some(index) = &mut index
+        && index.needs_rewrite()
+        && let Err(e) = index.save()
+    {
+        // The catalog holds every hash; the next open rebuilds or catches up.
+        tracing::warn!(error = %e, "could not write the near-duplicate index snapshot");
+    }
+    Ok(summary)
 }
 
 /// Analyses one blob.

@@ -7,6 +7,8 @@
 //!   receipts and consistency proofs; [`log::check_receipt`] and [`log::check_consistency`]
 //!   are the offline checks a third party runs.
 //! - [`enrich::enrich`]: what each new item is as media, and its PDQ hashes.
+//! - [`similar`]: near-duplicates: the store's hash index ([`similar::NearDupIndex`]),
+//!   links and clusters found after enrichment, `vigil similar`, `vigil spread` and hash lists.
 //! - [`verify::verify`]: re-hashes every blob and checks every catalog row against them.
 //!
 //! Interfaces (`vigil-cli`, later the server) call these and hold no business rules.
@@ -15,6 +17,7 @@ pub mod capture;
 pub mod config;
 pub mod enrich;
 pub mod log;
+pub mod similar;
 mod store;
 pub mod verify;
 
@@ -43,6 +46,19 @@ pub enum CoreError {
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] vigil_store::CatalogError),
+    /// The near-duplicate index's snapshot could not be written.
+    #[error(transparent)]
+    Index(#[from] vigil_store::IndexFileError),
+    /// A file given to be hashed could not be decoded.
+    #[error("{path}: [{code}] {message}")]
+    Media {
+        /// The file.
+        path: PathBuf,
+        /// Stable code (`unsupported-format`, `corrupt`, `too-large`, …).
+        code: String,
+        /// What happened.
+        message: String,
+    },
     /// A file outside the blob store failed.
     #[error("{path}: {source}")]
     Io {

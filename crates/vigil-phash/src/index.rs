@@ -269,6 +269,26 @@ impl HashIndex {
         })
     }
 
+    /// The `n`th stored `(id, hash)` in the order added, without walking the others: lets a
+    /// caller spot-check a snapshot against its source (the last entry, a sample) in
+    /// constant time, however large the index.
+    pub fn get(&self, n: usize) -> Option<(u64, PdqHash)> {
+        let mut n = n;
+        for s in &self.segments {
+            let ids = s.ids();
+            if n < ids.len() {
+                let block = s.blocks().get(n / LANES)?;
+                let lane = n % LANES;
+                return Some((
+                    ids[n],
+                    hash_of(std::array::from_fn(|w| block[w * LANES + lane])),
+                ));
+            }
+            n -= ids.len();
+        }
+        None
+    }
+
     /// The stored hashes within `options.radius` of `query`, nearest first (then in the order
     /// added).
     pub fn search(&self, query: &PdqHash, options: &SearchOptions) -> Vec<IndexMatch> {
@@ -843,6 +863,11 @@ mod tests {
         loaded.extend(second.iter().map(|(id, h)| (*id, h)));
         assert_eq!(loaded.len(), stored.len());
         assert_eq!(loaded.iter().collect::<Vec<_>>(), stored);
+        // `get` agrees with `iter` across the shared and the owned segment.
+        for n in [0, 1, 554, 555, 556, stored.len() - 1] {
+            assert_eq!(loaded.get(n), Some(stored[n]), "entry {n}");
+        }
+        assert_eq!(loaded.get(stored.len()), None);
         let options = SearchOptions {
             radius: 40,
             ..Default::default()

@@ -16,6 +16,7 @@
 //! - [`PdqHash::distance`], [`MATCH_DISTANCE`], [`MIN_QUALITY`]: how to compare.
 //! - [`HashIndex`]: exact range search (every stored hash within a radius) over millions of
 //!   hashes, as fast as the CPU allows, and its file form.
+//! - [`hashlist`]: hash lists in the plain text form of ThreatExchange/HMA tooling.
 //!
 //! The crate is pure: no disk, no network, no decoding (the index reads and writes through
 //! `io::Write` and shared bytes the caller maps). `vigil-media` decodes files and hands the
@@ -50,6 +51,7 @@
 
 mod error;
 mod hash;
+pub mod hashlist;
 pub mod index;
 mod pdq;
 mod pixels;

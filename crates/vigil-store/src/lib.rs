@@ -6,6 +6,9 @@
 //!   their links, written in one transaction after the blobs are durable.
 //! - [`encode_capture_leaf`]: the canonical record of a capture that the transparency log
 //!   commits to; [`LogDir`]: the log's tiles and published checkpoint on disk.
+//! - Near-duplicates: [`IndexedPdqRow`] (hash rows by the id the index stores), [`Similarity`]
+//!   links between items and the [`Cluster`]s they form ([`Catalog::record_similarity`]);
+//!   imported hash lists ([`HashListInfo`], [`StoredListEntry`]).
 //! - [`StoreLayout`]: where each part lives inside a store directory.
 //!
 //! The ordering rule that keeps a store consistent across crashes: publish blobs, *then*
@@ -28,10 +31,12 @@ mod blob;
 mod catalog;
 mod digest;
 mod hash_index;
+mod hash_lists;
 mod layout;
 mod leaf;
 mod logdir;
 mod media;
+mod similarity;
 mod timestamp;
 
 pub use blob::{
@@ -45,10 +50,12 @@ pub use catalog::{
 };
 pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
 pub use hash_index::{IndexFileError, open_hash_index, save_hash_index};
+pub use hash_lists::{HashListInfo, StoredListEntry};
 pub use layout::StoreLayout;
 pub use leaf::{
     LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture, decode_capture_leaf, encode_capture_leaf,
 };
 pub use logdir::{LogDir, SequencerLock};
 pub use media::{MediaAnalysis, PdqRow};
+pub use similarity::{Cluster, IndexedPdqRow, Similarity, SimilarityMethod};
 pub use timestamp::{now_rfc3339, parse_rfc3339};

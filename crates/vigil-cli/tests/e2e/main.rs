@@ -8,5 +8,6 @@ mod capture_http;
 mod crash;
 mod log;
 mod media;
+mod similar;
 mod ssrf;
 mod verify;
