@@ -829,6 +829,70 @@ mod tests {
         }
     }
 
+    /// Property: for random collections (any size, split between a loaded snapshot and later
+    /// additions at a random point), random queries near and far, and random radii, every
+    /// kernel's results equal brute force.
+    #[test]
+    fn random_collections_equal_brute_force() {
+        let mut rng = Rng(2026);
+        for case in 0..300 {
+            let n = (rng.next() % 300) as usize;
+            let split = if n == 0 {
+                0
+            } else {
+                (rng.next() as usize) % (n + 1)
+            };
+            let base = rng.hash();
+            let stored: Vec<(u64, PdqHash)> = (0..n)
+                .map(|i| {
+                    let h = if rng.next() % 3 == 0 {
+                        let bits = (rng.next() % 60) as u32;
+                        rng.near(&base, bits)
+                    } else {
+                        rng.hash()
+                    };
+                    (rng.next() % 1000 + i as u64, h)
+                })
+                .collect();
+            let mut first = HashIndex::new();
+            first.extend(stored[..split].iter().map(|(id, h)| (*id, h)));
+            let mut bytes = Vec::new();
+            first.write_to(&mut bytes).expect("write");
+            let mut index = HashIndex::from_shared_bytes(Arc::new(bytes)).expect("load");
+            index.extend(stored[split..].iter().map(|(id, h)| (*id, h)));
+            let queries: Vec<PdqHash> = (0..(rng.next() % 7) as usize)
+                .map(|_| match (rng.next() % 3, stored.is_empty()) {
+                    (0, false) => {
+                        let (_, h) = stored[(rng.next() as usize) % stored.len()];
+                        let bits = (rng.next() % 40) as u32;
+                        rng.near(&h, bits)
+                    }
+                    (1, _) => {
+                        let bits = (rng.next() % 40) as u32;
+                        rng.near(&base, bits)
+                    }
+                    _ => rng.hash(),
+                })
+                .collect();
+            let radius = (rng.next() % 80) as u32;
+            let expected: Vec<Vec<IndexMatch>> =
+                queries.iter().map(|q| brute(&stored, q, radius)).collect();
+            for kernel in [Kernel::Portable, Kernel::Auto] {
+                let threads = 1 + (rng.next() % 3) as usize;
+                let options = SearchOptions {
+                    radius,
+                    threads,
+                    kernel,
+                };
+                assert_eq!(
+                    index.search_batch(&queries, &options),
+                    expected,
+                    "case {case}: {n} hashes split at {split}, radius {radius}, {kernel:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn partial_blocks_never_match_their_padding() {
         // Padding lanes hold zero words; a zero query must not find them.
