@@ -845,7 +845,7 @@ mod tests {
             let base = rng.hash();
             let stored: Vec<(u64, PdqHash)> = (0..n)
                 .map(|i| {
-                    let h = if rng.next() % 3 == 0 {
+                    let h = if rng.next().is_multiple_of(3) {
                         let bits = (rng.next() % 60) as u32;
                         rng.near(&base, bits)
                     } else {
