@@ -1,14 +1,17 @@
-//! Any bytes loaded as a near-duplicate index snapshot (a damaged or hand-edited
-//! `STORE/index/pdq.vhix`): refused with an error, or searched without a panic, and written back
-//! to the same hashes and ids.
+//! Any bytes parsed as a shared hash list, and loaded as a near-duplicate index snapshot (a
+//! damaged or hand-edited `STORE/index/pdq.vhix`): refused with an error, or searched without a
+//! panic, and written back to the same hashes and ids.
 #![no_main]
 
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
+use vigil_phash::hashlist::parse_hash_list;
 use vigil_phash::{HashIndex, Kernel, PdqHash, SearchOptions};
 
 fuzz_target!(|data: &[u8]| {
+    // The same bytes as a shared hash list (one hash a line, then tags).
+    let _ = parse_hash_list(data);
     // The header as the fuzzer wrote it, and a valid header in front of the rest (so that
     // the search and write paths are reached, not just the header checks).
     let mut candidates = vec![data.to_vec()];
