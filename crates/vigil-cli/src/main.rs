@@ -82,6 +82,20 @@ enum Command {
         /// The other.
         b: PathBuf,
     },
+    /// What files say about themselves: the real type (from the bytes) beside what the name
+    /// claims, EXIF/XMP/IPTC or container and stream metadata, Content Credentials (C2PA), a
+    /// yt-dlp `.info.json` read as the post it describes, and flags worth a second look (GPS,
+    /// editing software, stripped metadata, a mislabelled type, failed credentials). Needs no
+    /// store.
+    Inspect {
+        /// Files to inspect.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also write each video's thumbnail, keyframes and contact sheet (JPEG) into this
+        /// folder.
+        #[arg(long, value_name = "DIR")]
+        preview: Option<PathBuf>,
+    },
     /// Analyse stored items not yet analysed: media kind, and PDQ hashes of images
     /// (`vigil capture` does this after each run).
     Enrich,
@@ -339,6 +353,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             every_frame,
         } => hash_cmd(&files, cpp_compat, every_frame, cli.json),
         Command::Compare { a, b } => compare_cmd(&a, &b, cli.json),
+        Command::Inspect { files, preview } => inspect_cmd(&files, preview.as_deref(), cli.json),
         Command::Enrich => enrich_cmd(&dir, cli.json).await,
         Command::Similar { target, radius } => similar_cmd(&dir, &target, radius, cli.json).await,
         Command::Spread { item } => spread_cmd(&dir, &item, cli.json).await,
@@ -870,6 +885,59 @@ fn hash_cmd(
 
 /// Share of each video's quality frames that must find a partner (upstream's default).
 const VIDEO_MATCH_PERCENT: f64 = 80.0;
+
+fn inspect_cmd(
+    files: &[PathBuf],
+    preview: Option<&std::path::Path>,
+    json: bool,
+) -> Result<ExitCode> {
+    let mut failed = false;
+    for file in files {
+        let report = match vigil_core::inspect::inspect_file(file) {
+            Ok(r) => r,
+            Err(e) => {
+                failed = true;
+                output::print_hash_failure(&file.display().to_string(), &e.to_string(), json);
+                continue;
+            }
+        };
+        let mut written = Vec::new();
+        if let (Some(dir), Some(vigil_media::MediaKind::Video(_))) = (preview, report.sniffed) {
+            match vigil_media::video_preview(file, &vigil_media::PreviewOptions::default()) {
+                Ok(p) => {
+                    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+                    let stem = file
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "video".into());
+                    let mut outputs: Vec<(String, &[u8])> = Vec::new();
+                    if let Some(t) = &p.thumbnail {
+                        outputs.push((format!("{stem}.thumbnail.jpg"), t));
+                    }
+                    if let Some(c) = &p.contact_sheet {
+                        outputs.push((format!("{stem}.contact-sheet.jpg"), c));
+                    }
+                    for k in &p.keyframes {
+                        let name = format!("{stem}.keyframe-{:09.3}.jpg", k.timestamp);
+                        outputs.push((name, &k.jpeg));
+                    }
+                    for (name, bytes) in outputs {
+                        let path = dir.join(name);
+                        std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
+                        written.push(path);
+                    }
+                }
+                Err(e) => eprintln!("{}: no preview: {e}", file.display()),
+            }
+        }
+        output::print_inspection(&file.display().to_string(), &report, &written, json);
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
 
 fn compare_cmd(a: &std::path::Path, b: &std::path::Path, json: bool) -> Result<ExitCode> {
     let mut hasher = PdqHasher::new();

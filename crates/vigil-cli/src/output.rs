@@ -826,3 +826,141 @@ pub fn print_hash_lists(lists: &[vigil_store::HashListInfo], json: bool) {
         );
     }
 }
+
+/// `vigil inspect` of one file: JSON (one object a file), or a readable summary.
+pub fn print_inspection(
+    file: &str,
+    r: &vigil_core::inspect::InspectReport,
+    written: &[std::path::PathBuf],
+    json: bool,
+) {
+    if json {
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        v["file"] = file.into();
+        v["preview_files"] = written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .into();
+        // The full C2PA report is long; the summary above it says what it holds.
+        if let Some(c) = v.get_mut("credentials").and_then(|c| c.as_object_mut()) {
+            c.remove("report");
+        }
+        print_json(&v);
+        return;
+    }
+    let kind = |k: &Option<vigil_media::MediaKind>| match k {
+        Some(vigil_media::MediaKind::Image(f)) => format!("image ({f})"),
+        Some(vigil_media::MediaKind::Video(f)) => format!("video ({f})"),
+        Some(vigil_media::MediaKind::Audio(f)) => format!("audio ({f})"),
+        Some(vigil_media::MediaKind::Other) => "not media".into(),
+        None => "unknown".into(),
+    };
+    println!("{file}: {}, {} bytes", kind(&r.sniffed), r.size);
+    if r.claimed.is_some() && r.claimed != r.sniffed {
+        println!("  the name says: {}", kind(&r.claimed));
+    }
+    if let Some(m) = &r.image {
+        let line = |label: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                println!("  {label:<14}{v}");
+            }
+        };
+        line("camera", &m.camera);
+        line("software", &m.software);
+        line("taken", &m.taken_at);
+        line("modified", &m.modified_at);
+        if let Some(g) = &m.gps {
+            println!("  {:<14}{:.6}, {:.6}", "gps", g.latitude, g.longitude);
+        }
+        if let Some(x) = &m.xmp {
+            line("creator tool", &x.creator_tool);
+            if !x.history_agents.is_empty() {
+                println!("  {:<14}{}", "xmp history", x.history_agents.join(" → "));
+            }
+        }
+        for (name, values) in &m.iptc {
+            println!("  iptc {name}: {}", values.join("; "));
+        }
+        println!("  {} EXIF tag(s)", m.exif.len());
+    }
+    if let Some(p) = &r.container {
+        println!(
+            "  container     {}{}",
+            p.container,
+            p.duration_secs
+                .map(|d| format!(", {d:.1} s"))
+                .unwrap_or_default()
+        );
+        for s in &p.streams {
+            let mut parts = vec![format!("#{} {} {}", s.index, s.kind, s.codec)];
+            if let (Some(w), Some(h)) = (s.width, s.height) {
+                parts.push(format!("{w}×{h}"));
+            }
+            if let Some(f) = s.frame_rate {
+                parts.push(format!("{f:.3} fps"));
+            }
+            if let Some(rot) = s.rotation_degrees.filter(|r| *r != 0) {
+                parts.push(format!("rotated {rot}°"));
+            }
+            if let Some(rate) = s.sample_rate {
+                parts.push(format!("{rate} Hz"));
+            }
+            println!("  stream        {}", parts.join(", "));
+        }
+        for (k, v) in &p.tags {
+            println!("  tag {k}: {v}");
+        }
+    }
+    if let Some(p) = &r.post {
+        let show = |label: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                println!("  {label:<14}{v}");
+            }
+        };
+        show("platform", &p.platform);
+        show("post", &p.post_id);
+        show("url", &p.url);
+        show("posted by", &p.uploader);
+        show("posted at", &p.posted_at);
+        show("title", &p.title);
+    }
+    if let Some(c) = &r.credentials {
+        println!("  C2PA          {}", c.validation_state);
+        if let Some(e) = &c.error {
+            println!("    unreadable: {e}");
+        }
+        for m in &c.manifests {
+            println!(
+                "    manifest {} by {} ({}), signed {} by {}",
+                m.label.as_deref().unwrap_or("?"),
+                m.claim_generator.as_deref().unwrap_or("?"),
+                m.algorithm.as_deref().unwrap_or("?"),
+                m.signed_at.as_deref().unwrap_or("at an unknown time"),
+                m.signer.as_deref().or(m.issuer.as_deref()).unwrap_or("?"),
+            );
+            for a in &m.actions {
+                println!("      action {a}");
+            }
+            for g in &m.ingredients {
+                println!(
+                    "      ingredient {} ({})",
+                    g.title.as_deref().unwrap_or("?"),
+                    g.relationship.as_deref().unwrap_or("?")
+                );
+            }
+        }
+        for s in &c.status {
+            println!("    status {}", s.code);
+        }
+    }
+    for f in &r.flags {
+        println!("  FLAG {}: {}", f.code, f.detail);
+    }
+    for (part, e) in &r.errors {
+        println!("  could not read the {part}: {e}");
+    }
+    for p in written {
+        println!("  wrote {}", p.display());
+    }
+}

@@ -7,6 +7,8 @@
 //!   receipts and consistency proofs; [`log::check_receipt`] and [`log::check_consistency`]
 //!   are the offline checks a third party runs.
 //! - [`enrich::enrich`]: what each new item is as media, and its PDQ hashes.
+//! - [`inspect::inspect_file`]: what a file says about itself (metadata, Content Credentials,
+//!   the platform's description) and what deserves a second look.
 //! - [`similar`]: near-duplicates: the store's hash index ([`similar::NearDupIndex`]),
 //!   links and clusters found after enrichment, `vigil similar`, `vigil spread` and hash lists.
 //! - [`verify::verify`]: re-hashes every blob and checks every catalog row against them.
@@ -16,6 +18,7 @@
 pub mod capture;
 pub mod config;
 pub mod enrich;
+pub mod inspect;
 pub mod log;
 pub mod similar;
 mod store;

@@ -220,3 +220,82 @@ fn hash_output_into_a_closed_pipe_ends_quietly() {
         out.status
     );
 }
+
+/// `vigil inspect`: metadata, Content Credentials and flags from the real binary, and preview
+/// files for a video; needs no store.
+#[test]
+fn inspect_reports_metadata_credentials_and_previews() {
+    let s = TestStore::new();
+    let c2pa =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/c2pa");
+    let (out, lines) = s.vigil_json(&[
+        "inspect",
+        c2pa.join("CIE-sig-CA.jpg").to_str().unwrap_or_default(),
+        pdq_data()
+            .join("reg-test-input/exif-rotn/exif-rotn-6.jpg")
+            .to_str()
+            .unwrap_or_default(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(lines.len(), 2);
+    let flags = |v: &serde_json::Value| -> Vec<String> {
+        v["flags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f["code"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        flags(&lines[0]).contains(&"credentials-failed".to_string()),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[0]["credentials"]["validation_state"], "Valid");
+    assert_eq!(lines[1]["image"]["camera"], "samsung SM-G930V");
+    assert_eq!(lines[1]["image"]["orientation"], 6);
+
+    let previews = s.dir.path().join("previews");
+    let video = sample_videos().join("chair-19-sd-bar.mp4");
+    let out = s
+        .cmd()
+        .arg("inspect")
+        .arg(&video)
+        .arg("--preview")
+        .arg(&previews)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("video (mp4)") && stdout.contains("h264"),
+        "{stdout}"
+    );
+    let written: Vec<String> = std::fs::read_dir(&previews)
+        .expect("previews written")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert!(
+        written.iter().any(|n| n.ends_with(".thumbnail.jpg")),
+        "{written:?}"
+    );
+    assert!(
+        written.iter().any(|n| n.ends_with(".contact-sheet.jpg")),
+        "{written:?}"
+    );
+    assert!(
+        written.iter().any(|n| n.contains(".keyframe-")),
+        "{written:?}"
+    );
+
+    // A file that is not there: an error for it, exit 1, no panic.
+    let out = s
+        .cmd()
+        .args(["inspect", "/nonexistent/x.jpg"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text(&out.stderr).contains("panicked"));
+}

@@ -1,0 +1,318 @@
+//! `vigil inspect`: everything a file says about itself, and what an investigator should look
+//! at twice.
+//!
+//! The real type from the bytes beside what its name claimed; image metadata (EXIF, XMP, IPTC)
+//! or container and stream metadata; Content Credentials; for a yt-dlp `.info.json`, the post
+//! as the platform describes it; and flags: GPS present, editing software named, metadata
+//! stripped (as platforms do on re-upload), a type that does not match its name, Content
+//! Credentials whose checks failed. Each part that fails records its error and the others go
+//! on: a hostile file yields a report, never a crash.
+
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use serde::Serialize;
+use vigil_media::{
+    ContentCredentials, ImageMetadata, MediaKind, MediaProbe, PostInfo, SNIFF_LEN, claimed_kind,
+    content_credentials, image_metadata, kind_mismatch, post_info, probe, sniff,
+};
+
+use crate::CoreError;
+
+/// Most bytes of an image read for its metadata (EXIF, XMP and IPTC sit near the start).
+const IMAGE_METADATA_BYTES: u64 = 64 << 20;
+
+/// What a file says about itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InspectReport {
+    /// Size in bytes.
+    pub size: u64,
+    /// What the bytes are.
+    pub sniffed: Option<MediaKind>,
+    /// What the name said it was.
+    pub claimed: Option<MediaKind>,
+    /// EXIF, XMP and IPTC, for images.
+    pub image: Option<ImageMetadata>,
+    /// Container and streams, for video and audio.
+    pub container: Option<MediaProbe>,
+    /// The post as the platform describes it, for a yt-dlp `.info.json`.
+    pub post: Option<PostInfo>,
+    /// Content Credentials (C2PA), when the file carries them.
+    pub credentials: Option<ContentCredentials>,
+    /// What deserves a second look (stable codes, see [`Flag`]).
+    pub flags: Vec<Flag>,
+    /// Parts that could not be read: (part, error).
+    pub errors: Vec<(String, String)>,
+}
+
+/// Something about a file worth an investigator's attention.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flag {
+    /// Stable code: `type-mismatch`, `gps-present`, `editing-software`, `metadata-stripped`,
+    /// `credentials-failed`, `credentials-present`.
+    pub code: &'static str,
+    /// What was seen, for a person.
+    pub detail: String,
+}
+
+/// Names of editors and re-encoders that, found in `Software`, `CreatorTool`, the XMP history
+/// or a container's `encoder`, say that the file is not straight from a camera.
+const EDITORS: &[&str] = &[
+    "photoshop",
+    "lightroom",
+    "gimp",
+    "snapseed",
+    "picsart",
+    "canva",
+    "affinity",
+    "pixelmator",
+    "facetune",
+    "capcut",
+    "inshot",
+    "kinemaster",
+    "premiere",
+    "after effects",
+    "final cut",
+    "davinci",
+    "imovie",
+    "vn video editor",
+    "filmora",
+    "movavi",
+    "handbrake",
+];
+
+fn editor_in(text: &str) -> Option<&'static str> {
+    let lower = text.to_lowercase();
+    EDITORS.iter().copied().find(|e| lower.contains(e))
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CoreError + '_ {
+    move |source| CoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Inspects the file at `path`.
+pub fn inspect_file(path: &Path) -> Result<InspectReport, CoreError> {
+    let meta = std::fs::metadata(path).map_err(io(path))?;
+    if !meta.is_file() {
+        return Err(CoreError::Usage(format!(
+            "{} is not a file",
+            path.display()
+        )));
+    }
+    let mut report = InspectReport {
+        size: meta.len(),
+        ..Default::default()
+    };
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SNIFF_LEN as u64).read_to_end(&mut head))
+        .map_err(io(path))?;
+    let sniffed = sniff(&head);
+    report.sniffed = Some(sniffed);
+    let name = path.file_name().and_then(|n| n.to_str());
+    report.claimed = claimed_kind(name, None);
+    if let Some(claimed) = report.claimed
+        && kind_mismatch(sniffed, claimed)
+    {
+        report.flags.push(Flag {
+            code: "type-mismatch",
+            detail: format!("named as {claimed:?}, the bytes are {sniffed:?}"),
+        });
+    }
+
+    match sniffed {
+        MediaKind::Image(format) => {
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(IMAGE_METADATA_BYTES).read_to_end(&mut bytes))
+                .map_err(io(path))?;
+            let m = image_metadata(&bytes);
+            if let Some(e) = &m.exif_error {
+                report.errors.push(("exif".into(), e.clone()));
+            }
+            report.image = Some(m);
+            read_credentials(path, &format!("image/{format}"), &mut report)?;
+        }
+        MediaKind::Video(format) | MediaKind::Audio(format) => {
+            match probe(path) {
+                Ok(p) => report.container = Some(p),
+                Err(e) => report.errors.push(("container".into(), e.to_string())),
+            }
+            let mime = match format {
+                "mov" => "video/quicktime".to_string(),
+                "m4a" => "audio/mp4".to_string(),
+                f => format!("video/{f}"),
+            };
+            read_credentials(path, &mime, &mut report)?;
+        }
+        MediaKind::Other => {
+            if name.is_some_and(|n| n.ends_with(".info.json") || n.ends_with(".json"))
+                && report.size <= vigil_media::MAX_INFO_JSON as u64
+            {
+                match post_info(&std::fs::read(path).map_err(io(path))?) {
+                    Ok(p) => report.post = Some(p),
+                    Err(e) => report.errors.push(("post".into(), e.to_string())),
+                }
+            }
+        }
+    }
+    flag(&mut report);
+    Ok(report)
+}
+
+fn read_credentials(path: &Path, mime: &str, report: &mut InspectReport) -> Result<(), CoreError> {
+    let file = BufReader::new(std::fs::File::open(path).map_err(io(path))?);
+    report.credentials = content_credentials(mime, file);
+    Ok(())
+}
+
+/// The flags that follow from what was read.
+fn flag(report: &mut InspectReport) {
+    let mut flags = Vec::new();
+    if let Some(m) = &report.image {
+        if let Some(gps) = &m.gps {
+            flags.push(Flag {
+                code: "gps-present",
+                detail: format!("{:.5}, {:.5}", gps.latitude, gps.longitude),
+            });
+        }
+        let mut named: Vec<String> = m.software.iter().cloned().collect();
+        if let Some(x) = &m.xmp {
+            named.extend(x.creator_tool.iter().cloned());
+            named.extend(x.history_agents.iter().cloned());
+        }
+        if let Some(tool) = named.iter().find(|t| editor_in(t).is_some()) {
+            flags.push(Flag {
+                code: "editing-software",
+                detail: tool.clone(),
+            });
+        }
+        if m.exif.is_empty() && m.xmp.is_none() && m.iptc.is_empty() && report.credentials.is_none()
+        {
+            flags.push(Flag {
+                code: "metadata-stripped",
+                detail: "no EXIF, XMP or IPTC at all (platforms strip them on upload)".into(),
+            });
+        }
+    }
+    if let Some(p) = &report.container {
+        if let Some(location) = p.location() {
+            flags.push(Flag {
+                code: "gps-present",
+                detail: location.to_string(),
+            });
+        }
+        let mut named: Vec<&str> = p.encoder().into_iter().collect();
+        named.extend(p.handler_names());
+        if let Some(tool) = named.iter().find(|t| editor_in(t).is_some()) {
+            flags.push(Flag {
+                code: "editing-software",
+                detail: tool.to_string(),
+            });
+        }
+        if p.creation_time().is_none()
+            && p.location().is_none()
+            && p.encoder().is_none()
+            && report.credentials.is_none()
+        {
+            flags.push(Flag {
+                code: "metadata-stripped",
+                detail: "no creation time, location or encoder tag".into(),
+            });
+        }
+    }
+    if let Some(c) = &report.credentials {
+        let failed: Vec<&str> = c
+            .status
+            .iter()
+            .map(|s| s.code.as_str())
+            .filter(|code| *code != "signingCredential.untrusted")
+            .collect();
+        if c.error.is_some() || !failed.is_empty() {
+            flags.push(Flag {
+                code: "credentials-failed",
+                detail: c.error.clone().unwrap_or_else(|| failed.join(", ")),
+            });
+        } else {
+            flags.push(Flag {
+                code: "credentials-present",
+                detail: c
+                    .manifests
+                    .first()
+                    .and_then(|m| m.claim_generator.clone())
+                    .unwrap_or_else(|| "a manifest".into()),
+            });
+        }
+    }
+    report.flags.extend(flags);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/");
+
+    fn codes(r: &InspectReport) -> Vec<&str> {
+        r.flags.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn photo_video_credentials_and_a_mislabelled_file() {
+        let photo = inspect_file(
+            format!("{VECTORS}threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg")
+                .as_ref(),
+        )
+        .expect("inspect");
+        assert_eq!(photo.sniffed, Some(MediaKind::Image("jpeg")));
+        assert!(photo.image.as_ref().is_some_and(|m| m.camera.is_some()));
+        assert!(!codes(&photo).contains(&"metadata-stripped"));
+
+        let video = inspect_file(
+            format!("{VECTORS}threatexchange/tmk/sample-videos/chair-19-sd-bar.mp4").as_ref(),
+        )
+        .expect("inspect");
+        assert!(
+            video
+                .container
+                .as_ref()
+                .is_some_and(|p| p.video().is_some())
+        );
+
+        let signed = inspect_file(format!("{VECTORS}c2pa/CIE-sig-CA.jpg").as_ref()).expect("ok");
+        assert!(
+            codes(&signed).contains(&"credentials-failed"),
+            "{:?}",
+            signed.flags
+        );
+        let valid = inspect_file(format!("{VECTORS}c2pa/C.jpg").as_ref()).expect("ok");
+        assert!(
+            codes(&valid).contains(&"credentials-present"),
+            "{:?}",
+            valid.flags
+        );
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fake = dir.path().join("holiday.jpg");
+        std::fs::copy(
+            format!("{VECTORS}threatexchange/tmk/sample-videos/test-padded-dimensions.mp4"),
+            &fake,
+        )
+        .expect("copy");
+        let r = inspect_file(&fake).expect("inspect");
+        assert!(codes(&r).contains(&"type-mismatch"), "{:?}", r.flags);
+
+        let info = dir.path().join("post.info.json");
+        std::fs::write(&info, br#"{"extractor_key": "Telegram", "id": "7"}"#).expect("write");
+        let r = inspect_file(&info).expect("inspect");
+        assert_eq!(r.post.and_then(|p| p.platform).as_deref(), Some("Telegram"));
+
+        let junk = dir.path().join("junk.mp4");
+        std::fs::write(&junk, b"\0\0\0\x18ftypisom garbage").expect("write");
+        let r = inspect_file(&junk).expect("a report, not a crash");
+        assert!(!r.errors.is_empty());
+    }
+}
