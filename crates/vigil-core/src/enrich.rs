@@ -175,17 +175,7 @@ fn video(analysis: &mut MediaAnalysis, path: &std::path::Path) {
         Ok(report) => {
             analysis.width = Some(report.width);
             analysis.height = Some(report.height);
-            analysis.pdq = report
-                .frames
-                .iter()
-                .map(|f| PdqRow {
-                    variant: "frame".into(),
-                    frame: f.frame as i64,
-                    timestamp: Some(f.timestamp),
-                    hash: f.hash.0,
-                    quality: f.quality,
-                })
-                .collect();
+            analysis.pdq = frame_rows(&report.frames);
             if report.decode_errors > 0 {
                 analysis.error_code = Some("partly-decoded".into());
                 analysis.error = Some(format!(
@@ -199,6 +189,20 @@ fn video(analysis: &mut MediaAnalysis, path: &std::path::Path) {
             analysis.error = Some(e.to_string());
         }
     }
+}
+
+/// The catalog rows of a video's vPDQ frames.
+pub(crate) fn frame_rows(frames: &[vigil_media::VpdqFrame]) -> Vec<PdqRow> {
+    frames
+        .iter()
+        .map(|f| PdqRow {
+            variant: "frame".into(),
+            frame: f.frame as i64,
+            timestamp: Some(f.timestamp),
+            hash: f.hash.0,
+            quality: f.quality,
+        })
+        .collect()
 }
 
 fn pdq_row(variant: &str, (hex, quality): &(String, u8)) -> PdqRow {

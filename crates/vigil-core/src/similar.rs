@@ -383,17 +383,7 @@ pub fn query_from_file(path: &Path) -> Result<Query, CoreError> {
                 .map_err(|e| media(e.code(), e.to_string()))?;
             Ok(Query {
                 kind: "video".into(),
-                hashes: report
-                    .frames
-                    .iter()
-                    .map(|f| PdqRow {
-                        variant: "frame".into(),
-                        frame: f.frame as i64,
-                        timestamp: Some(f.timestamp),
-                        hash: f.hash.0,
-                        quality: f.quality,
-                    })
-                    .collect(),
+                hashes: crate::enrich::frame_rows(&report.frames),
                 item: None,
             })
         }
