@@ -366,10 +366,12 @@ fn hash_video(
     // which the decoding pass then leaves out. That pass proves as it goes that every frame
     // comes out where counting decoded frames would put it; if anything is off (damage,
     // timestamps that do not order the frames), it is dropped and every frame is decoded.
+    // The planning pass reads the input opened above (opening costs a stream probe, a good
+    // share of the time for short clips); the decoding pass then opens the file again.
+    let mut input = input;
+    let scanned = framing.is_some() && allow_skips && step > 1;
     let plan = match framing {
-        Some(framing) if allow_skips && step > 1 => {
-            plan_skips(&url, stream_index, framing, step, limits)
-        }
+        Some(framing) if scanned => plan_skips(&mut input, stream_index, framing, step, limits),
         _ => None,
     };
     let state = match &plan {
@@ -392,6 +394,7 @@ fn hash_video(
         }
         None => {
             let mut counted = new_sampler(None);
+            let input = if scanned { open_input(&url)? } else { input };
             counting_pass(input, stream_index, decoder, &mut counted)?;
             counted
         }
@@ -530,18 +533,17 @@ impl SkipPlan {
 /// pictures whose frame number is not sampled. `None` when nothing can be left out safely:
 /// a packet without a timestamp, two with the same, a read error, nothing to gain.
 fn plan_skips(
-    url: &str,
+    input: &mut ffmpeg::format::context::Input,
     stream_index: usize,
     framing: h264::NalFraming,
     step: u64,
     limits: &VideoLimits,
 ) -> Option<SkipPlan> {
-    let mut input = open_input(url).ok()?;
     // (pts, shown, non-reference) per packet of the stream.
     let mut packets: Vec<(Option<i64>, bool, bool)> = Vec::new();
     loop {
         let mut packet = ffmpeg::Packet::empty();
-        match packet.read(&mut input) {
+        match packet.read(input) {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(_) => return None,
