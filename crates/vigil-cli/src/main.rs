@@ -803,19 +803,23 @@ fn read_vkey(given: &str) -> Result<String> {
 
 /// Reads a file, or standard input for `-`, bounded: receipts and checkpoints are small.
 fn read_input(path: &std::path::Path) -> Result<Vec<u8>> {
-    const LIMIT: u64 = 16 << 20;
+    read_bounded(path, 16 << 20)
+}
+
+/// Reads a file, or standard input for `-`, refusing more than `limit` bytes.
+fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     if path.as_os_str() == "-" {
-        std::io::stdin().take(LIMIT + 1).read_to_end(&mut buf)?;
+        std::io::stdin().take(limit + 1).read_to_end(&mut buf)?;
     } else {
         std::fs::File::open(path)
             .with_context(|| format!("opening {}", path.display()))?
-            .take(LIMIT + 1)
+            .take(limit + 1)
             .read_to_end(&mut buf)
             .with_context(|| format!("reading {}", path.display()))?;
     }
-    if buf.len() as u64 > LIMIT {
-        bail!("{} is larger than {LIMIT} bytes", path.display());
+    if buf.len() as u64 > limit {
+        bail!("{} is larger than {limit} bytes", path.display());
     }
     Ok(buf)
 }
@@ -1082,21 +1086,7 @@ async fn export_cmd(
 
 /// Reads a hash list file, or standard input for `-`, bounded at 1 GiB.
 fn read_list(file: &std::path::Path) -> Result<Vec<u8>> {
-    const LIMIT: u64 = 1 << 30;
-    let mut bytes = Vec::new();
-    if file.as_os_str() == "-" {
-        std::io::stdin().take(LIMIT + 1).read_to_end(&mut bytes)?;
-    } else {
-        std::fs::File::open(file)
-            .with_context(|| format!("opening {}", file.display()))?
-            .take(LIMIT + 1)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("reading {}", file.display()))?;
-    }
-    if bytes.len() as u64 > LIMIT {
-        bail!("{} is larger than {LIMIT} bytes", file.display());
-    }
-    Ok(bytes)
+    read_bounded(file, 1 << 30)
 }
 
 async fn match_list_cmd(
