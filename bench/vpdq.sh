@@ -7,7 +7,8 @@
 # Each timing is the best of REPEAT [3] runs for the short sample clips (start-up and page
 # cache dominate their single runs), of one run for the generated clip.
 #
-# Environment: CLIP_SECS [300] length of the generated 1080p H.264 clip (0: no clip); VENV
+# Environment: SAMPLINGS ["1 0"] seconds per hash to time (0: every frame); CLIP_SECS [300]
+# length of the generated 1080p H.264 clip (0: no clip); VENV
 # [/tmp/vigil-bench-venv]; VIGIL_BIN (default: a release build); SAMPLES (default: the team's
 # sample clips in ../shared when present).
 set -euo pipefail
@@ -34,7 +35,7 @@ for f in "${SAMPLES:-$REPO/../shared/vectors/threatexchange/tmk/sample-videos}"/
 done
 printf '| file | frames | sampling | vigil skipped | vigil s | vigil frames/s | vpdq (1 thread) s | vpdq (auto threads) s | vigil / vpdq-1 | hashes equal |\n|---|---|---|---|---|---|---|---|---|---|\n'
 for f in "${files[@]}"; do
-  for sph in 1 0; do
+  for sph in ${SAMPLINGS:-1 0}; do
     flag=""; [ "$sph" = 0 ] && flag="--every-frame"
     repeat="${REPEAT:-3}"; [ "$f" = "${clip:-}" ] && repeat=1
     best=""

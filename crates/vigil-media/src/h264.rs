@@ -28,66 +28,67 @@ impl NalFraming {
     }
 }
 
-/// Whether the picture in `packet` is a non-reference picture: it has at least one slice and
-/// every slice has `nal_ref_idc == 0`.
-pub(crate) fn is_non_reference(packet: &[u8], framing: NalFraming) -> bool {
-    let mut slices = 0u32;
-    let mut verdict = |header: u8| -> Option<()> {
-        let nal_ref_idc = (header >> 5) & 3;
-        match header & 0x1f {
-            // Coded slices and slice data partitions; IDR (5) always has nal_ref_idc > 0.
-            1..=5 => {
-                slices += 1;
-                (nal_ref_idc == 0).then_some(())
-            }
-            // Prefix, subset SPS and extension slices of SVC and MVC: not handled.
-            14 | 15 | 20 | 21 => None,
-            _ => Some(()),
-        }
-    };
-    let all_non_reference = match framing {
+/// The NAL unit header bytes of a packet, in order; `None` when the framing does not hold
+/// (a length that runs past the packet, an empty unit).
+fn nal_headers(packet: &[u8], framing: NalFraming) -> Option<Vec<u8>> {
+    let mut headers = Vec::new();
+    match framing {
         NalFraming::LengthPrefixed(size) => {
             let mut rest = packet;
-            loop {
-                if rest.is_empty() {
-                    break true;
-                }
-                let Some((len_bytes, after)) = rest.split_at_checked(size) else {
-                    break false;
-                };
+            while !rest.is_empty() {
+                let (len_bytes, after) = rest.split_at_checked(size)?;
                 let len = len_bytes
                     .iter()
                     .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-                let Some((nal, after)) = after.split_at_checked(len) else {
-                    break false;
-                };
-                let Some(&header) = nal.first() else {
-                    break false;
-                };
-                if verdict(header).is_none() {
-                    break false;
-                }
+                let (nal, after) = after.split_at_checked(len)?;
+                headers.push(*nal.first()?);
                 rest = after;
             }
         }
         NalFraming::AnnexB => {
-            let mut ok = true;
             let mut i = 0;
             while i + 3 < packet.len() {
                 if packet[i] == 0 && packet[i + 1] == 0 && packet[i + 2] == 1 {
-                    if verdict(packet[i + 3]).is_none() {
-                        ok = false;
-                        break;
-                    }
+                    headers.push(packet[i + 3]);
                     i += 3;
                 } else {
                     i += 1;
                 }
             }
-            ok
         }
+    }
+    Some(headers)
+}
+
+/// Whether the picture in `packet` is a non-reference picture: it has at least one slice and
+/// every slice has `nal_ref_idc == 0`.
+pub(crate) fn is_non_reference(packet: &[u8], framing: NalFraming) -> bool {
+    let Some(headers) = nal_headers(packet, framing) else {
+        return false;
     };
-    all_non_reference && slices > 0
+    let mut slices = 0u32;
+    for header in headers {
+        let nal_ref_idc = (header >> 5) & 3;
+        match header & 0x1f {
+            // Coded slices and slice data partitions; IDR (5) always has nal_ref_idc > 0.
+            1..=5 => {
+                slices += 1;
+                if nal_ref_idc != 0 {
+                    return false;
+                }
+            }
+            // Prefix, subset SPS and extension slices of SVC and MVC: not handled.
+            14 | 15 | 20 | 21 => return false,
+            _ => {}
+        }
+    }
+    slices > 0
+}
+
+/// Whether `packet` holds an IDR picture: every picture after it in decoding order decodes
+/// without any picture before it (H.264 §3.69), so nothing before it is needed after it.
+pub(crate) fn is_idr(packet: &[u8], framing: NalFraming) -> bool {
+    nal_headers(packet, framing).is_some_and(|h| h.iter().any(|b| b & 0x1f == 5))
 }
 
 #[cfg(test)]
@@ -165,6 +166,18 @@ mod tests {
             &[0, 2, header(0, 1), 0x9e],
             NalFraming::LengthPrefixed(2)
         ));
+    }
+
+    #[test]
+    fn idr_pictures() {
+        let f = NalFraming::LengthPrefixed(4);
+        let sps = [header(3, 7), 0x4d];
+        let idr = [header(3, 5), 0x88];
+        let p = [header(2, 1), 0x9a];
+        assert!(is_idr(&length_prefixed(&[&sps, &idr]), f));
+        assert!(!is_idr(&length_prefixed(&[&p]), f));
+        assert!(!is_idr(&[0, 0, 0, 9, header(3, 5)], f)); // a cut unit
+        assert!(is_idr(&[0, 0, 1, header(3, 5), 0x88], NalFraming::AnnexB));
     }
 
     #[test]

@@ -539,8 +539,8 @@ fn plan_skips(
     step: u64,
     limits: &VideoLimits,
 ) -> Option<SkipPlan> {
-    // (pts, shown, non-reference) per packet of the stream.
-    let mut packets: Vec<(Option<i64>, bool, bool)> = Vec::new();
+    // (pts, shown, non-reference, IDR) per packet of the stream.
+    let mut packets: Vec<(Option<i64>, bool, bool, bool)> = Vec::new();
     loop {
         let mut packet = ffmpeg::Packet::empty();
         match packet.read(input) {
@@ -555,37 +555,55 @@ fn plan_skips(
             return None;
         }
         let shown = !is_discarded(&packet);
-        let non_reference = !packet.flags().contains(codec::packet::Flags::CORRUPT)
-            && packet
-                .data()
-                .is_some_and(|data| h264::is_non_reference(data, framing));
+        let intact = !packet.flags().contains(codec::packet::Flags::CORRUPT);
+        let data = packet.data().unwrap_or_default();
+        let non_reference = intact && h264::is_non_reference(data, framing);
+        let idr = intact && h264::is_idr(data, framing);
         if shown && packet.pts().is_none() {
             return None;
         }
-        packets.push((packet.pts(), shown, non_reference));
+        packets.push((packet.pts(), shown, non_reference, idr));
     }
     let mut ranked_pts: Vec<i64> = packets
         .iter()
-        .filter(|(_, shown, _)| *shown)
-        .filter_map(|(pts, _, _)| *pts)
+        .filter(|(_, shown, _, _)| *shown)
+        .filter_map(|(pts, _, _, _)| *pts)
         .collect();
     ranked_pts.sort_unstable();
     if ranked_pts.windows(2).any(|w| w[0] == w[1]) {
         return None;
     }
+    let rank_of = |pts: Option<i64>, shown: bool| {
+        pts.filter(|_| shown)
+            .and_then(|p| ranked_pts.binary_search(&p).ok())
+    };
+    let sampled = |rank: Option<usize>| rank.is_some_and(|r| (r as u64).is_multiple_of(step));
+    // Nothing after the last sampled picture of a run (in decoding order) up to the next IDR
+    // picture is needed: pictures only refer to ones decoded before them, and none after an
+    // IDR refers to one before it. Those packets are left out whatever they are.
+    let mut tail = vec![false; packets.len()];
+    let mut start = 0;
+    while start < packets.len() {
+        let end = (start + 1..packets.len())
+            .find(|&i| packets[i].3)
+            .unwrap_or(packets.len());
+        let last_sampled = (start..end)
+            .rev()
+            .find(|&i| sampled(rank_of(packets[i].0, packets[i].1)));
+        let from = last_sampled.map_or(start, |i| i + 1);
+        for t in &mut tail[from..end] {
+            *t = true;
+        }
+        start = end;
+    }
     let mut skipped = vec![false; ranked_pts.len()];
     let mut planned = Vec::with_capacity(packets.len());
-    for (pts, shown, non_reference) in packets {
-        let rank = pts
-            .filter(|_| shown)
-            .and_then(|p| ranked_pts.binary_search(&p).ok());
-        let skip = match rank {
-            Some(rank) if non_reference && !(rank as u64).is_multiple_of(step) => {
-                skipped[rank] = true;
-                true
-            }
-            _ => false,
-        };
+    for (i, (pts, shown, non_reference, _)) in packets.into_iter().enumerate() {
+        let rank = rank_of(pts, shown);
+        let skip = tail[i] || (non_reference && rank.is_some() && !sampled(rank));
+        if skip && let Some(rank) = rank {
+            skipped[rank] = true;
+        }
         planned.push((pts, skip));
     }
     skipped.contains(&true).then_some(SkipPlan {
