@@ -827,6 +827,13 @@ pub fn print_hash_lists(lists: &[vigil_store::HashListInfo], json: bool) {
     }
 }
 
+/// One `label value` line of `vigil inspect`, when there is a value.
+fn print_field(label: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        println!("  {label:<14}{v}");
+    }
+}
+
 /// `vigil inspect` of one file: JSON (one object a file), or a readable summary.
 pub fn print_inspection(
     file: &str,
@@ -861,20 +868,15 @@ pub fn print_inspection(
         println!("  the name says: {}", kind(&r.claimed));
     }
     if let Some(m) = &r.image {
-        let line = |label: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                println!("  {label:<14}{v}");
-            }
-        };
-        line("camera", &m.camera);
-        line("software", &m.software);
-        line("taken", &m.taken_at);
-        line("modified", &m.modified_at);
+        print_field("camera", &m.camera);
+        print_field("software", &m.software);
+        print_field("taken", &m.taken_at);
+        print_field("modified", &m.modified_at);
         if let Some(g) = &m.gps {
             println!("  {:<14}{:.6}, {:.6}", "gps", g.latitude, g.longitude);
         }
         if let Some(x) = &m.xmp {
-            line("creator tool", &x.creator_tool);
+            print_field("creator tool", &x.creator_tool);
             if !x.history_agents.is_empty() {
                 println!("  {:<14}{}", "xmp history", x.history_agents.join(" → "));
             }
@@ -913,17 +915,12 @@ pub fn print_inspection(
         }
     }
     if let Some(p) = &r.post {
-        let show = |label: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                println!("  {label:<14}{v}");
-            }
-        };
-        show("platform", &p.platform);
-        show("post", &p.post_id);
-        show("url", &p.url);
-        show("posted by", &p.uploader);
-        show("posted at", &p.posted_at);
-        show("title", &p.title);
+        print_field("platform", &p.platform);
+        print_field("post", &p.post_id);
+        print_field("url", &p.url);
+        print_field("posted by", &p.uploader);
+        print_field("posted at", &p.posted_at);
+        print_field("title", &p.title);
     }
     if let Some(c) = &r.credentials {
         println!("  C2PA          {}", c.validation_state);
