@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         max_pixels_per_frame: 1920 * 1080,
         max_frames: 2_000,
         max_duration_secs: 600.0,
+        time_limit: Some(std::time::Duration::from_secs(30)),
     };
     let _ = probe(&path);
     let _ = vpdq_hash(&path, 1.0, None, &limits);

@@ -85,20 +85,32 @@ enum Command {
     /// What files say about themselves: the real type (from the bytes) beside what the name
     /// claims, EXIF/XMP/IPTC or container and stream metadata, Content Credentials (C2PA), a
     /// yt-dlp `.info.json` read as the post it describes, and flags worth a second look (GPS,
-    /// editing software, stripped metadata, a mislabelled type, failed credentials). Needs no
-    /// store.
+    /// editing software, stripped metadata, a mislabelled type, a creation time after the
+    /// capture, failed credentials). A FILE needs no store; for a stored ITEM (SHA-256 or a
+    /// unique prefix) the names its sources gave it and its first capture time are used too,
+    /// and its enrichment jobs and derived items (thumbnail, keyframes, contact sheet) listed.
     Inspect {
-        /// Files to inspect.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
+        /// Files, or stored items' ids.
+        #[arg(required = true, value_name = "FILE|ITEM")]
+        targets: Vec<String>,
         /// Also write each video's thumbnail, keyframes and contact sheet (JPEG) into this
-        /// folder.
+        /// folder (for an item: copies of its stored derived items).
         #[arg(long, value_name = "DIR")]
         preview: Option<PathBuf>,
     },
-    /// Analyse stored items not yet analysed: media kind, and PDQ hashes of images
-    /// (`vigil capture` does this after each run).
-    Enrich,
+    /// Run the enrichment jobs on stored items they have not run on (`vigil capture` does
+    /// this after each run): analysis (media kind, PDQ/vPDQ hashes, near-duplicate links),
+    /// metadata (what `vigil inspect` shows, with its flags) and preview (thumbnail, keyframes,
+    /// contact sheet, stored as derived items and logged). Each job has a time limit; a job
+    /// that fails records why and leaves the item as captured.
+    Enrich {
+        /// Run jobs again where they failed before.
+        #[arg(long)]
+        retry_failed: bool,
+        /// Longest one job may run on one item, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 900)]
+        job_time_limit: u64,
+    },
     /// List stored items that show the same picture or footage as FILE (hashed on the fly,
     /// not stored) or a stored ITEM (SHA-256 or a unique prefix): distance (videos: share of
     /// frames matched both ways, and the shared segments), capture times and sources.
@@ -263,6 +275,10 @@ struct CaptureArgs {
     /// Do not run yt-dlp on social links and HTML pages (capture the page only).
     #[arg(long)]
     no_media: bool,
+    /// Store and log only; run the enrichment jobs later with `vigil enrich` (for large
+    /// batches where capturing before posts disappear comes first).
+    #[arg(long)]
+    no_enrich: bool,
     /// Do not take a screenshot and MHTML snapshot of pages in Chromium.
     #[arg(long, env = "VIGIL_NO_BROWSER", value_parser = clap::builder::FalseyValueParser::new())]
     no_browser: bool,
@@ -315,7 +331,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(
         cli.command,
-        Command::Capture(_) | Command::Enrich | Command::Reindex
+        Command::Capture(_) | Command::Enrich { .. } | Command::Reindex
     ) {
         quiet_broken_pipe();
     }
@@ -353,8 +369,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             every_frame,
         } => hash_cmd(&files, cpp_compat, every_frame, cli.json),
         Command::Compare { a, b } => compare_cmd(&a, &b, cli.json),
-        Command::Inspect { files, preview } => inspect_cmd(&files, preview.as_deref(), cli.json),
-        Command::Enrich => enrich_cmd(&dir, cli.json).await,
+        Command::Inspect { targets, preview } => {
+            inspect_cmd(&dir, &targets, preview.as_deref(), cli.json).await
+        }
+        Command::Enrich {
+            retry_failed,
+            job_time_limit,
+        } => {
+            let options = enrich::EnrichOptions {
+                retry_failed,
+                job_time_limit: std::time::Duration::from_secs(job_time_limit),
+                ..Default::default()
+            };
+            enrich_cmd(&dir, &options, cli.json).await
+        }
         Command::Similar { target, radius } => similar_cmd(&dir, &target, radius, cli.json).await,
         Command::Spread { item } => spread_cmd(&dir, &item, cli.json).await,
         Command::HashList(HashListCommand::Export { out }) => {
@@ -528,14 +556,25 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
     observer.finish();
     let summary = summary?;
     output::print_capture_summary(&summary, json);
+    if args.no_enrich {
+        store.catalog.close().await;
+        return Ok(if summary.failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let blobs = store.blobs()?;
     let enriched = enrich::enrich(
         &store.catalog,
         &blobs,
-        &DecodeLimits::default(),
+        &enrich::EnrichOptions::default(),
         &store.layout.pdq_index(),
     )
     .await?;
+    if enriched.derivations > 0 {
+        log.publish(&store.catalog).await?;
+    }
     output::print_enrich_summary(&enriched, json);
     store.catalog.close().await;
     Ok(if summary.failed.is_empty() {
@@ -890,57 +929,170 @@ fn hash_cmd(
 /// Share of each video's quality frames that must find a partner (upstream's default).
 const VIDEO_MATCH_PERCENT: f64 = 80.0;
 
-fn inspect_cmd(
-    files: &[PathBuf],
+async fn inspect_cmd(
+    dir: &std::path::Path,
+    targets: &[String],
     preview: Option<&std::path::Path>,
     json: bool,
 ) -> Result<ExitCode> {
     let mut failed = false;
-    for file in files {
-        let report = match vigil_core::inspect::inspect_file(file) {
-            Ok(r) => r,
-            Err(e) => {
+    let mut store: Option<Store> = None;
+    for target in targets {
+        let file = PathBuf::from(target);
+        if file.exists() {
+            if !inspect_one_file(&file, preview, json)? {
                 failed = true;
-                output::print_hash_failure(&file.display().to_string(), &e.to_string(), json);
-                continue;
             }
-        };
-        let mut written = Vec::new();
-        if let (Some(dir), Some(vigil_media::MediaKind::Video(_))) = (preview, report.sniffed) {
-            match vigil_media::video_preview(file, &vigil_media::PreviewOptions::default()) {
-                Ok(p) => {
-                    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-                    let stem = file
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "video".into());
-                    let mut outputs: Vec<(String, &[u8])> = Vec::new();
-                    if let Some(t) = &p.thumbnail {
-                        outputs.push((format!("{stem}.thumbnail.jpg"), t));
-                    }
-                    if let Some(c) = &p.contact_sheet {
-                        outputs.push((format!("{stem}.contact-sheet.jpg"), c));
-                    }
-                    for k in &p.keyframes {
-                        let name = format!("{stem}.keyframe-{:09.3}.jpg", k.timestamp);
-                        outputs.push((name, &k.jpeg));
-                    }
-                    for (name, bytes) in outputs {
-                        let path = dir.join(name);
-                        std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
-                        written.push(path);
-                    }
+            continue;
+        }
+        if store.is_none() {
+            match Store::open(dir).await {
+                Ok(s) => store = Some(s),
+                Err(e) => {
+                    failed = true;
+                    output::print_hash_failure(
+                        target,
+                        &format!("no such file, and no store to look the item up in ({e})"),
+                        json,
+                    );
+                    continue;
                 }
-                Err(e) => eprintln!("{}: no preview: {e}", file.display()),
             }
         }
-        output::print_inspection(&file.display().to_string(), &report, &written, json);
+        let Some(store) = store.as_mut() else {
+            continue;
+        };
+        match inspect_item(store, target, preview, json).await {
+            Ok(()) => {}
+            Err(e) => {
+                failed = true;
+                output::print_hash_failure(target, &format!("{e:#}"), json);
+            }
+        }
+    }
+    if let Some(store) = store {
+        store.catalog.close().await;
     }
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `vigil inspect FILE`: false when the file could not be read at all.
+fn inspect_one_file(
+    file: &std::path::Path,
+    preview: Option<&std::path::Path>,
+    json: bool,
+) -> Result<bool> {
+    let report = match vigil_core::inspect::inspect_file(file) {
+        Ok(r) => r,
+        Err(e) => {
+            output::print_hash_failure(&file.display().to_string(), &e.to_string(), json);
+            return Ok(false);
+        }
+    };
+    let mut written = Vec::new();
+    if let (Some(dir), Some(vigil_media::MediaKind::Video(_))) = (preview, report.sniffed) {
+        match vigil_media::video_preview(file, &vigil_media::PreviewOptions::default()) {
+            Ok(p) => {
+                let stem = file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "video".into());
+                let mut outputs: Vec<(String, &[u8])> = Vec::new();
+                if let Some(t) = &p.thumbnail {
+                    outputs.push((format!("{stem}.thumbnail.jpg"), t));
+                }
+                if let Some(c) = &p.contact_sheet {
+                    outputs.push((format!("{stem}.contact-sheet.jpg"), c));
+                }
+                for k in &p.keyframes {
+                    let name = format!("{stem}.keyframe-{:09.3}.jpg", k.timestamp);
+                    outputs.push((name, &k.jpeg));
+                }
+                written = write_previews(dir, outputs)?;
+            }
+            Err(e) => eprintln!("{}: no preview: {e}", file.display()),
+        }
+    }
+    output::print_inspection(&file.display().to_string(), &report, &written, None, json);
+    Ok(true)
+}
+
+fn write_previews(dir: &std::path::Path, outputs: Vec<(String, &[u8])>) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let mut written = Vec::new();
+    for (name, bytes) in outputs {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `vigil inspect ITEM`: the report of the stored bytes, judged against the names its sources
+/// gave and its first capture, with its jobs and derivations.
+async fn inspect_item(
+    store: &mut Store,
+    id: &str,
+    preview: Option<&std::path::Path>,
+    json: bool,
+) -> Result<()> {
+    let item = resolve_item(store, id).await?;
+    let (names, first_captured) = store.catalog.capture_context(&item.sha256).await?;
+    let path = blob_path_of(store, &item.sha256);
+    let job_path = path.clone();
+    let first = first_captured.clone();
+    let (outcome, _) = tokio::task::block_in_place(|| {
+        vigil_core::jobs::run_with_limit(
+            "inspect",
+            std::time::Duration::from_secs(900),
+            move || vigil_core::inspect::inspect_path(&job_path, &names, first.as_deref()),
+        )
+    });
+    let report = outcome??;
+    let context = output::ItemContext {
+        sha256: item.sha256.to_hex(),
+        first_captured_at: first_captured,
+        jobs: store.catalog.jobs_of(&item.sha256).await?,
+        derivations: store.catalog.derivations_of(&item.sha256).await?,
+        derived_from: store
+            .catalog
+            .derived_from(&item.sha256)
+            .await?
+            .into_iter()
+            .map(|(id, source, role)| (id, source.to_hex(), role))
+            .collect(),
+    };
+    let mut written = Vec::new();
+    if let Some(dir) = preview {
+        let short = &context.sha256[..12];
+        let mut copies = Vec::new();
+        for d in &context.derivations {
+            for derived in &d.record.items {
+                let bytes = std::fs::read(blob_path_of(store, &derived.sha256))
+                    .with_context(|| format!("derived item {}", derived.sha256))?;
+                copies.push((format!("{short}.{}", derived.name), bytes));
+            }
+        }
+        written = write_previews(
+            dir,
+            copies
+                .iter()
+                .map(|(n, b)| (n.clone(), b.as_slice()))
+                .collect(),
+        )?;
+    }
+    output::print_inspection(
+        &format!("item {}", context.sha256),
+        &report,
+        &written,
+        Some(&context),
+        json,
+    );
+    Ok(())
 }
 
 fn compare_cmd(a: &std::path::Path, b: &std::path::Path, json: bool) -> Result<ExitCode> {
@@ -995,16 +1147,18 @@ fn compare_cmd(a: &std::path::Path, b: &std::path::Path, json: bool) -> Result<E
     })
 }
 
-async fn enrich_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+async fn enrich_cmd(
+    dir: &std::path::Path,
+    options: &enrich::EnrichOptions,
+    json: bool,
+) -> Result<ExitCode> {
     let mut store = Store::open(dir).await?;
     let blobs = store.blobs()?;
-    let summary = enrich::enrich(
-        &store.catalog,
-        &blobs,
-        &DecodeLimits::default(),
-        &store.layout.pdq_index(),
-    )
-    .await?;
+    let summary =
+        enrich::enrich(&store.catalog, &blobs, options, &store.layout.pdq_index()).await?;
+    if summary.derivations > 0 {
+        store.log()?.publish(&store.catalog).await?;
+    }
     output::print_enrich_summary(&summary, json);
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)

@@ -572,18 +572,38 @@ pub fn print_enrich_summary(s: &vigil_core::enrich::EnrichSummary, json: bool) {
         print_json(&v);
         return;
     }
-    if s.images + s.videos + s.other + s.failed.len() as u64 == 0 {
+    if s.images + s.videos + s.other + s.metadata + s.derivations + s.failed.len() as u64 == 0 {
         return;
     }
     println!(
         "Analysed: {} image(s) hashed (PDQ), {} video(s) hashed (vPDQ), {} other item(s); {} near-duplicate link(s) found.",
         s.images, s.videos, s.other, s.similar
     );
-    for (sha, code, message) in &s.failed {
+    println!(
+        "Metadata: {} item(s) read, {} with flags to look at (`vigil inspect ITEM`); previews: {} derived item(s) for {} item(s), logged.",
+        s.metadata, s.flagged, s.derived_items, s.derivations
+    );
+    for f in &s.failed {
         println!(
-            "  could not analyse item {sha} [{code}]: {message} (its bytes are kept as captured)"
+            "  {} failed on item {} [{}]: {} (its bytes are kept as captured)",
+            f.job, f.sha256, f.code, f.message
         );
     }
+}
+
+/// What the store knows about an inspected item beyond its bytes.
+#[derive(Debug, serde::Serialize)]
+pub struct ItemContext {
+    /// The item.
+    pub sha256: String,
+    /// When it was first captured.
+    pub first_captured_at: Option<String>,
+    /// How each enrichment job ended on it.
+    pub jobs: Vec<vigil_store::JobRecord>,
+    /// Pictures derived from it.
+    pub derivations: Vec<vigil_store::StoredDerivation>,
+    /// When it is itself a derived picture: (derivation, source item, role).
+    pub derived_from: Vec<(i64, String, String)>,
 }
 
 /// An item's media analysis, under `vigil show ITEM`.
@@ -839,11 +859,15 @@ pub fn print_inspection(
     file: &str,
     r: &vigil_core::inspect::InspectReport,
     written: &[std::path::PathBuf],
+    item: Option<&ItemContext>,
     json: bool,
 ) {
     if json {
         let mut v = serde_json::to_value(r).unwrap_or_default();
-        v["file"] = file.into();
+        match item {
+            Some(item) => v["item"] = serde_json::to_value(item).unwrap_or_default(),
+            None => v["file"] = file.into(),
+        }
         v["preview_files"] = written
             .iter()
             .map(|p| p.display().to_string())
@@ -866,6 +890,15 @@ pub fn print_inspection(
     println!("{file}: {}, {} bytes", kind(&r.sniffed), r.size);
     if r.claimed.is_some() && r.claimed != r.sniffed {
         println!("  the name says: {}", kind(&r.claimed));
+    }
+    if let Some(item) = item {
+        if !r.names.is_empty() {
+            println!("  {:<14}{}", "named", r.names.join(", "));
+        }
+        print_field("first capture", &item.first_captured_at);
+        for (id, source, role) in &item.derived_from {
+            println!("  derived       {role} made from item {source} (derivation #{id})");
+        }
     }
     if let Some(m) = &r.image {
         print_field("camera", &m.camera);
@@ -956,6 +989,35 @@ pub fn print_inspection(
     }
     for (part, e) in &r.errors {
         println!("  could not read the {part}: {e}");
+    }
+    if let Some(item) = item {
+        for j in &item.jobs {
+            match &j.error_code {
+                None => println!(
+                    "  job {:<10}ok ({:.2} s, {})",
+                    j.job, j.seconds, j.finished_at
+                ),
+                Some(code) => println!(
+                    "  job {:<10}FAILED [{code}]: {}",
+                    j.job,
+                    j.error.as_deref().unwrap_or("")
+                ),
+            }
+        }
+        for d in &item.derivations {
+            println!(
+                "  derivation #{} ({}, leaf {}), {}:",
+                d.id,
+                d.record.tool,
+                d.leaf_index
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                d.record.created_at
+            );
+            for x in &d.record.items {
+                println!("    {:<14}{}  {}", x.role, x.sha256.to_hex(), x.name);
+            }
+        }
     }
     for p in written {
         println!("  wrote {}", p.display());

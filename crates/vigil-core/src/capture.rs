@@ -915,7 +915,7 @@ fn stage_chains(
 }
 
 /// Stages bytes already in memory (small artefacts: TLS chains, screenshots, snapshots).
-fn stage_bytes(
+pub(crate) fn stage_bytes(
     blobs: &BlobStore,
     bytes: &[u8],
     name: &str,

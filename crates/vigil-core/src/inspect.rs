@@ -29,8 +29,11 @@ pub struct InspectReport {
     pub size: u64,
     /// What the bytes are.
     pub sniffed: Option<MediaKind>,
-    /// What the name said it was.
+    /// What the name said it was (the first name that says anything).
     pub claimed: Option<MediaKind>,
+    /// The names the file was given (its own name, or those its sources gave it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
     /// EXIF, XMP and IPTC, for images.
     pub image: Option<ImageMetadata>,
     /// Container and streams, for video and audio.
@@ -49,7 +52,7 @@ pub struct InspectReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Flag {
     /// Stable code: `type-mismatch`, `gps-present`, `editing-software`, `metadata-stripped`,
-    /// `credentials-failed`, `credentials-present`.
+    /// `created-after-capture`, `credentials-failed`, `credentials-present`.
     pub code: &'static str,
     /// What was seen, for a person.
     pub detail: String,
@@ -93,8 +96,25 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> CoreError + '_ {
     }
 }
 
-/// Inspects the file at `path`.
+/// Inspects the file at `path`, judging its type against its own name.
 pub fn inspect_file(path: &Path) -> Result<InspectReport, CoreError> {
+    let names: Vec<String> = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    inspect_path(path, &names, None)
+}
+
+/// Inspects the file at `path`, judging its type against each of `names` (what sources
+/// called it) and, when `first_captured_at` (RFC 3339) is given, flagging creation times
+/// later than that.
+pub fn inspect_path(
+    path: &Path,
+    names: &[String],
+    first_captured_at: Option<&str>,
+) -> Result<InspectReport, CoreError> {
     let meta = std::fs::metadata(path).map_err(io(path))?;
     if !meta.is_file() {
         return Err(CoreError::Usage(format!(
@@ -104,6 +124,7 @@ pub fn inspect_file(path: &Path) -> Result<InspectReport, CoreError> {
     }
     let mut report = InspectReport {
         size: meta.len(),
+        names: names.to_vec(),
         ..Default::default()
     };
     let mut head = Vec::with_capacity(SNIFF_LEN);
@@ -112,16 +133,23 @@ pub fn inspect_file(path: &Path) -> Result<InspectReport, CoreError> {
         .map_err(io(path))?;
     let sniffed = sniff(&head);
     report.sniffed = Some(sniffed);
-    let name = path.file_name().and_then(|n| n.to_str());
-    report.claimed = claimed_kind(name, None);
-    if let Some(claimed) = report.claimed
-        && kind_mismatch(sniffed, claimed)
-    {
-        report.flags.push(Flag {
-            code: "type-mismatch",
-            detail: format!("named as {claimed:?}, the bytes are {sniffed:?}"),
-        });
+    for name in names {
+        let Some(claimed) = claimed_kind(Some(name), None) else {
+            continue;
+        };
+        report.claimed.get_or_insert(claimed);
+        if kind_mismatch(sniffed, claimed) {
+            report.flags.push(Flag {
+                code: "type-mismatch",
+                detail: format!("named {name:?} ({claimed:?}), the bytes are {sniffed:?}"),
+            });
+        }
     }
+    let json_named = names.iter().any(|n| n.ends_with(".json"));
+    let looks_like_json = head
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
 
     match sniffed {
         MediaKind::Image(format) => {
@@ -148,19 +176,99 @@ pub fn inspect_file(path: &Path) -> Result<InspectReport, CoreError> {
             };
             read_credentials(path, &mime, &mut report)?;
         }
-        MediaKind::Other => {
-            if name.is_some_and(|n| n.ends_with(".info.json") || n.ends_with(".json"))
-                && report.size <= vigil_media::MAX_INFO_JSON as u64
-            {
+        // A yt-dlp `.info.json` (by name, or any JSON object: sources rename files).
+        MediaKind::Other if (json_named || looks_like_json) => {
+            if report.size > vigil_media::MAX_INFO_JSON as u64 {
+                if json_named {
+                    report.errors.push((
+                        "post".into(),
+                        format!("{} bytes is larger than a post description", report.size),
+                    ));
+                }
+            } else {
                 match post_info(&std::fs::read(path).map_err(io(path))?) {
                     Ok(p) => report.post = Some(p),
-                    Err(e) => report.errors.push(("post".into(), e.to_string())),
+                    Err(e) if json_named => report.errors.push(("post".into(), e.to_string())),
+                    Err(_) => {}
                 }
             }
         }
+        MediaKind::Other => {}
     }
     flag(&mut report);
+    if let Some(captured) = first_captured_at {
+        created_after_capture(&mut report, captured);
+    }
     Ok(report)
+}
+
+/// Slack for times without a UTC offset: local time somewhere between UTC−12 and UTC+14.
+const UNKNOWN_ZONE_SLACK: time::Duration = time::Duration::hours(14);
+
+/// A creation time from file metadata as an instant, and whether its zone was known.
+fn metadata_time(text: &str) -> Option<(time::OffsetDateTime, bool)> {
+    use time::format_description::well_known::Rfc3339;
+    let text = text.trim();
+    if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Some((t, true));
+    }
+    // `2017-11-07T22:14:06` (EXIF without OffsetTime, XMP, QuickTime local times).
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let head = text.get(..19)?.replace(' ', "T");
+    time::PrimitiveDateTime::parse(&head, &fmt)
+        .ok()
+        .map(|t| (t.assume_utc(), false))
+}
+
+/// Flags creation times (EXIF `DateTimeOriginal`, XMP `CreateDate`, a container's
+/// `creation_time`) later than the first capture: a wrong camera clock, or metadata written
+/// after the file was collected — either way an investigator must know.
+fn created_after_capture(report: &mut InspectReport, first_captured_at: &str) {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(captured) = time::OffsetDateTime::parse(first_captured_at, &Rfc3339) else {
+        return;
+    };
+    let mut claims: Vec<(&str, String)> = Vec::new();
+    if let Some(m) = &report.image {
+        claims.extend(
+            m.taken_at
+                .iter()
+                .map(|t| ("EXIF DateTimeOriginal", t.clone())),
+        );
+        if let Some(x) = &m.xmp {
+            claims.extend(x.create_date.iter().map(|t| ("XMP CreateDate", t.clone())));
+        }
+    }
+    if let Some(p) = &report.container {
+        claims.extend(
+            p.creation_time()
+                .map(|t| ("container creation_time", t.to_owned())),
+        );
+    }
+    for (what, text) in claims {
+        let Some((created, zoned)) = metadata_time(&text) else {
+            continue;
+        };
+        let slack = if zoned {
+            time::Duration::ZERO
+        } else {
+            UNKNOWN_ZONE_SLACK
+        };
+        if created > captured + slack {
+            report.flags.push(Flag {
+                code: "created-after-capture",
+                detail: format!(
+                    "{what} {text} is later than the first capture, {first_captured_at}{}",
+                    if zoned {
+                        ""
+                    } else {
+                        " (even allowing for any time zone)"
+                    }
+                ),
+            });
+            return;
+        }
+    }
 }
 
 fn read_credentials(path: &Path, mime: &str, report: &mut InspectReport) -> Result<(), CoreError> {

@@ -19,6 +19,7 @@ pub mod capture;
 pub mod config;
 pub mod enrich;
 pub mod inspect;
+pub mod jobs;
 pub mod log;
 pub mod similar;
 mod store;

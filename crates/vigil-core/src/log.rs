@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use vigil_store::{
-    Catalog, LogDir, LoggedCapture, Sha256Digest, StoreLayout, StoredCheckpoint,
+    Catalog, LeafSubject, LogDir, LoggedCapture, Sha256Digest, StoreLayout, StoredCheckpoint,
     decode_capture_leaf, now_rfc3339,
 };
 use vigil_tlog::{
@@ -358,10 +358,14 @@ impl Log {
         audit.checkpoints = checkpoints.len() as u64;
         audit.signed_size = signed_size;
         let captures = catalog.capture_count().await?.max(0) as u64;
-        if captures != size {
+        let derivations = catalog.derivation_count().await?.max(0) as u64;
+        if captures + derivations != size {
             audit.problem(
                 "log".into(),
-                format!("{captures} captures but {size} leaves: every capture must have one"),
+                format!(
+                    "{captures} captures and {derivations} derivations but {size} leaves: \
+                     each must have one"
+                ),
             );
         }
         let mut wanted = checkpoints.iter().peekable();
@@ -435,7 +439,7 @@ impl Log {
         Ok(audit)
     }
 
-    /// One leaf against its hash and against the capture row it records.
+    /// One leaf against its hash and against the capture or derivation rows it records.
     async fn audit_leaf(
         &self,
         catalog: &Catalog,
@@ -448,23 +452,43 @@ impl Log {
                 "its stored hash is not the hash of its bytes".into(),
             );
         }
-        match catalog.capture(leaf.capture_id).await {
-            Ok(Some(c)) => {
-                if vigil_store::encode_capture_leaf(c.id, &c.record) != leaf.leaf {
-                    audit.problem(
-                        format!("capture #{}", c.id),
-                        format!(
-                            "the catalog row differs from the record logged as leaf {}",
-                            leaf.index
-                        ),
-                    );
+        match leaf.subject {
+            LeafSubject::Capture(id) => match catalog.capture(id).await {
+                Ok(Some(c)) => {
+                    if vigil_store::encode_capture_leaf(c.id, &c.record) != leaf.leaf {
+                        audit.problem(
+                            format!("capture #{}", c.id),
+                            format!(
+                                "the catalog row differs from the record logged as leaf {}",
+                                leaf.index
+                            ),
+                        );
+                    }
                 }
-            }
-            Ok(None) => audit.problem(
-                format!("leaf {}", leaf.index),
-                format!("names capture #{}, which does not exist", leaf.capture_id),
-            ),
-            Err(e) => audit.problem(format!("capture #{}", leaf.capture_id), e.to_string()),
+                Ok(None) => audit.problem(
+                    format!("leaf {}", leaf.index),
+                    format!("names capture #{id}, which does not exist"),
+                ),
+                Err(e) => audit.problem(format!("capture #{id}"), e.to_string()),
+            },
+            LeafSubject::Derivation(id) => match catalog.derivation(id).await {
+                Ok(Some(d)) => {
+                    if vigil_store::encode_derivation_leaf(d.id, &d.record) != leaf.leaf {
+                        audit.problem(
+                            format!("derivation #{}", d.id),
+                            format!(
+                                "the catalog rows differ from the record logged as leaf {}",
+                                leaf.index
+                            ),
+                        );
+                    }
+                }
+                Ok(None) => audit.problem(
+                    format!("leaf {}", leaf.index),
+                    format!("names derivation #{id}, which does not exist"),
+                ),
+                Err(e) => audit.problem(format!("derivation #{id}"), e.to_string()),
+            },
         }
     }
 

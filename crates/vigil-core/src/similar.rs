@@ -1132,7 +1132,7 @@ mod tests {
             crate::enrich::enrich(
                 &self.catalog,
                 &self.blobs,
-                &DecodeLimits::default(),
+                &crate::enrich::EnrichOptions::default(),
                 &self.index_path(),
             )
             .await

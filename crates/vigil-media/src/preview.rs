@@ -20,8 +20,8 @@ use ffmpeg_next as ffmpeg;
 use image::{ImageFormat, RgbImage};
 
 use crate::video::{
-    VideoError, VideoLimits, display_rotation, first_video_stream, init_ffmpeg, open_decoder,
-    open_local,
+    Deadline, VideoError, VideoLimits, display_rotation, first_video_stream, init_ffmpeg,
+    open_decoder, open_local,
 };
 use crate::{DecodedImage, MediaError};
 
@@ -157,6 +157,7 @@ fn spread(signature: &[f64]) -> f64 {
 /// picture decodes at all.
 pub fn video_preview(path: &Path, options: &PreviewOptions) -> Result<VideoPreview, VideoError> {
     init_ffmpeg();
+    let deadline = Deadline::start(&options.limits);
     let mut input = open_local(path)?;
     let stream_index = first_video_stream(&input).ok_or(VideoError::NoVideoStream)?;
     let Some(stream) = input.stream(stream_index) else {
@@ -275,6 +276,7 @@ pub fn video_preview(path: &Path, options: &PreviewOptions) -> Result<VideoPrevi
             continue;
         }
         packets_read += 1;
+        deadline.check()?;
         if packets_read > options.limits.max_frames {
             return Err(VideoError::TooLarge(format!(
                 "more than {} frames",

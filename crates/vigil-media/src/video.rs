@@ -13,6 +13,7 @@
 
 use std::path::Path;
 use std::sync::Once;
+use std::time::{Duration, Instant};
 
 use crate::h264;
 
@@ -87,6 +88,37 @@ pub struct VideoLimits {
     pub max_frames: u64,
     /// Longest duration, from the container or from frames decoded (default 24 hours).
     pub max_duration_secs: f64,
+    /// Longest wall-clock time the work may take (default: none). Checked between packets,
+    /// so a crafted file cannot keep a job busy for ever; enrichment sets one per job.
+    pub time_limit: Option<Duration>,
+}
+
+/// When work on one file must stop, from [`VideoLimits::time_limit`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    end: Option<(Instant, Duration)>,
+}
+
+impl Deadline {
+    /// Starts the clock now.
+    pub(crate) fn start(limits: &VideoLimits) -> Self {
+        Deadline {
+            end: limits.time_limit.map(|d| (Instant::now() + d, d)),
+        }
+    }
+
+    /// Whether time is up.
+    pub(crate) fn passed(&self) -> bool {
+        self.end.is_some_and(|(end, _)| Instant::now() >= end)
+    }
+
+    /// An error once time is up.
+    pub(crate) fn check(&self) -> Result<(), VideoError> {
+        match self.end {
+            Some((end, limit)) if Instant::now() >= end => Err(VideoError::TimedOut(limit)),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for VideoLimits {
@@ -95,6 +127,7 @@ impl Default for VideoLimits {
             max_pixels_per_frame: 7680 * 4320,
             max_frames: 10_000_000,
             max_duration_secs: 24.0 * 3600.0,
+            time_limit: None,
         }
     }
 }
@@ -151,6 +184,9 @@ pub enum VideoError {
     /// Frames decoded but cannot be hashed (smaller than PDQ's minimum size).
     #[error("cannot hash the frames: {0}")]
     Hash(vigil_phash::PdqError),
+    /// The work took longer than [`VideoLimits::time_limit`] and was stopped.
+    #[error("stopped after the time limit of {} s", .0.as_secs_f64())]
+    TimedOut(Duration),
 }
 
 impl VideoError {
@@ -164,6 +200,7 @@ impl VideoError {
             VideoError::TooLarge(_) => "too-large",
             VideoError::Corrupt(_) => "corrupt",
             VideoError::Hash(_) => "unhashable",
+            VideoError::TimedOut(_) => "timeout",
         }
     }
 }
@@ -278,6 +315,7 @@ fn hash_video(
     allow_skips: bool,
 ) -> Result<VpdqReport, VideoError> {
     init_ffmpeg();
+    let deadline = Deadline::start(limits);
     if !seconds_per_hash.is_finite() || seconds_per_hash < 0.0 {
         return Err(VideoError::Unsupported(format!(
             "seconds_per_hash must be finite and >= 0, not {seconds_per_hash}"
@@ -348,6 +386,7 @@ fn hash_video(
         out_w,
         out_h,
         limits: *limits,
+        deadline,
         plan,
         next_rank: 0,
         scaler: None,
@@ -371,7 +410,9 @@ fn hash_video(
     let mut input = input;
     let scanned = framing.is_some() && allow_skips && step > 1;
     let plan = match framing {
-        Some(framing) if scanned => plan_skips(&mut input, stream_index, framing, step, limits),
+        Some(framing) if scanned => {
+            plan_skips(&mut input, stream_index, framing, step, limits, &deadline)
+        }
         _ => None,
     };
     let state = match &plan {
@@ -538,6 +579,7 @@ fn plan_skips(
     framing: h264::NalFraming,
     step: u64,
     limits: &VideoLimits,
+    deadline: &Deadline,
 ) -> Option<SkipPlan> {
     // (pts, shown, non-reference, IDR) per packet of the stream.
     let mut packets: Vec<(Option<i64>, bool, bool, bool)> = Vec::new();
@@ -551,7 +593,8 @@ fn plan_skips(
         if packet.stream() != stream_index {
             continue;
         }
-        if packets.len() as u64 >= limits.max_frames {
+        // Out of time: no plan; the decoding pass then stops at its first check.
+        if packets.len() as u64 >= limits.max_frames || deadline.passed() {
             return None;
         }
         let shown = !is_discarded(&packet);
@@ -675,6 +718,7 @@ fn run_decoder(
         if packet.stream() != stream_index {
             continue;
         }
+        state.deadline.check()?;
         if let Some(plan) = state.plan {
             let Some(&(pts, skip)) = plan.packets.get(packet_index) else {
                 return Err(PassError::PlanBroken);
@@ -719,6 +763,7 @@ struct Sampler<'a> {
     out_w: u32,
     out_h: u32,
     limits: VideoLimits,
+    deadline: Deadline,
     /// Packets left undecoded; frames are then numbered by their timestamps' order and checked
     /// against it.
     plan: Option<&'a SkipPlan>,

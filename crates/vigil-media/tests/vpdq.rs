@@ -445,6 +445,19 @@ fn limits_refuse_large_videos() {
             .code(),
         "too-large"
     );
+    // Out of time: stopped with its own code, whatever the file.
+    let no_time = VideoLimits {
+        time_limit: Some(std::time::Duration::ZERO),
+        ..VideoLimits::default()
+    };
+    let e = vpdq_hash(&path, 1.0, None, &no_time).expect_err("timeout");
+    assert_eq!(e.code(), "timeout", "{e}");
+    let options = vigil_media::PreviewOptions {
+        limits: no_time,
+        ..Default::default()
+    };
+    let e = vigil_media::video_preview(&path, &options).expect_err("timeout");
+    assert_eq!(e.code(), "timeout", "{e}");
     // A downscale below PDQ's minimum side cannot be hashed.
     let e = vpdq_hash(&path, 1.0, Some((4, 4)), &VideoLimits::default()).expect_err("tiny");
     assert_eq!(e.code(), "unhashable");

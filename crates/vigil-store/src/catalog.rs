@@ -194,12 +194,22 @@ pub struct DanglingLink {
 pub struct LogLeaf {
     /// Position in the tree.
     pub index: u64,
-    /// The capture it records.
-    pub capture_id: i64,
-    /// The canonical capture record (see [`crate::encode_capture_leaf`]).
+    /// What it records: a capture or a derivation.
+    pub subject: LeafSubject,
+    /// The canonical record (see [`crate::encode_capture_leaf`],
+    /// [`crate::encode_derivation_leaf`]).
     pub leaf: Vec<u8>,
     /// Its RFC 9162 leaf hash.
     pub leaf_hash: Hash,
+}
+
+/// What a log leaf records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafSubject {
+    /// A capture, by id.
+    Capture(i64),
+    /// A derivation (pictures Vigil made from an item), by id.
+    Derivation(i64),
 }
 
 /// A checkpoint the store signed.
@@ -614,7 +624,7 @@ impl Catalog {
     /// Leaves `from..` in index order, at most `limit`.
     pub async fn log_leaves(&self, from: u64, limit: u64) -> Result<Vec<LogLeaf>, CatalogError> {
         let rows = sqlx::query(
-            "SELECT leaf_index, capture_id, leaf, leaf_hash FROM log_leaves
+            "SELECT leaf_index, capture_id, derivation_id, leaf, leaf_hash FROM log_leaves
              WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
         )
         .bind(from as i64)
@@ -662,7 +672,8 @@ impl Catalog {
         capture_id: i64,
     ) -> Result<Option<LogLeaf>, CatalogError> {
         let row = sqlx::query(
-            "SELECT leaf_index, capture_id, leaf, leaf_hash FROM log_leaves WHERE capture_id = ?",
+            "SELECT leaf_index, capture_id, derivation_id, leaf, leaf_hash FROM log_leaves
+             WHERE capture_id = ?",
         )
         .bind(capture_id)
         .fetch_optional(&self.pool)
@@ -834,9 +845,22 @@ async fn insert_leaf(
 fn leaf_from_row(row: &SqliteRow) -> Result<LogLeaf, CatalogError> {
     let index: i64 = row.try_get("leaf_index")?;
     let hash: Vec<u8> = row.try_get("leaf_hash")?;
+    let capture: Option<i64> = row.try_get("capture_id")?;
+    let derivation: Option<i64> = row.try_get("derivation_id")?;
+    let subject = match (capture, derivation) {
+        (Some(c), None) => LeafSubject::Capture(c),
+        (None, Some(d)) => LeafSubject::Derivation(d),
+        _ => {
+            return Err(CatalogError::Malformed {
+                table: "log_leaves",
+                key: index.to_string(),
+                problem: "names both or neither of a capture and a derivation".into(),
+            });
+        }
+    };
     Ok(LogLeaf {
         index: index as u64,
-        capture_id: row.try_get("capture_id")?,
+        subject,
         leaf: row.try_get("leaf")?,
         leaf_hash: Hash::from_slice(&hash).map_err(|e| CatalogError::Malformed {
             table: "log_leaves",

@@ -17,6 +17,7 @@
 use serde_json::{Value, json};
 
 use crate::catalog::CaptureRecord;
+use crate::derivation::DerivationRecord;
 use crate::digest::Sha256Digest;
 
 /// The format name written into every leaf of this version.
@@ -29,10 +30,12 @@ pub const MAX_LEAF_SIZE: usize = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum LeafError {
     /// Not JSON, or not the expected shape.
-    #[error("the log leaf is not a Vigil capture record: {0}")]
+    #[error("the log leaf is not a Vigil record: {0}")]
     Malformed(String),
     /// A format this version does not know.
-    #[error("unknown log leaf format {0:?} (this Vigil reads {LEAF_FORMAT_V1})")]
+    #[error(
+        "unknown log leaf format {0:?} (expected {LEAF_FORMAT_V1} or {DERIVATION_LEAF_FORMAT_V1})"
+    )]
     UnknownFormat(String),
 }
 
@@ -124,24 +127,7 @@ pub fn decode_capture_leaf(bytes: &[u8]) -> Result<LoggedCapture, LeafError> {
     let capture_id = value["capture"]
         .as_i64()
         .ok_or_else(|| bad("capture is missing".into()))?;
-    let mut items = Vec::new();
-    for item in value["items"]
-        .as_array()
-        .ok_or_else(|| bad("items is missing".into()))?
-    {
-        items.push(LeafItem {
-            sha256: item["sha256"]
-                .as_str()
-                .unwrap_or_default()
-                .parse()
-                .map_err(|e| bad(format!("item digest: {e}")))?,
-            size: item["size"]
-                .as_u64()
-                .ok_or_else(|| bad("item size is missing".into()))?,
-            role: item["role"].as_str().unwrap_or_default().to_owned(),
-            name: item["name"].as_str().map(str::to_owned),
-        });
-    }
+    let items = leaf_items(&value).map_err(bad)?;
     Ok(LoggedCapture {
         capture_id,
         source: text("source")?,
@@ -149,6 +135,113 @@ pub fn decode_capture_leaf(bytes: &[u8]) -> Result<LoggedCapture, LeafError> {
         items,
         record: value,
     })
+}
+
+/// The format name of a derivation's leaf: an item Vigil made from another (a thumbnail,
+/// keyframes, a contact sheet), logged so that what was shown of a file is as provable as the
+/// file.
+pub const DERIVATION_LEAF_FORMAT_V1: &str = "vigil.derivation/v1";
+
+/// The canonical leaf bytes of derivation `id`.
+///
+/// ```text
+/// {"created_at":"…","derivation":3,"format":"vigil.derivation/v1",
+///  "items":[{"detail":{"height":288,"width":512},"name":"thumbnail.jpg","role":"thumbnail",
+///            "sha256":"…","size":20480}],
+///  "kind":"preview","params":{…},"source":{"sha256":"…","size":1048576},
+///  "tool":"vigil-media/video_preview","vigil_version":"0.1.0"}
+/// ```
+pub fn encode_derivation_leaf(id: i64, record: &DerivationRecord) -> Vec<u8> {
+    let items: Vec<Value> = record
+        .items
+        .iter()
+        .map(|i| {
+            json!({ "sha256": i.sha256.to_hex(), "size": i.size, "role": i.role,
+                    "name": i.name, "detail": i.detail })
+        })
+        .collect();
+    let value = json!({
+        "format": DERIVATION_LEAF_FORMAT_V1,
+        "derivation": id,
+        "source": { "sha256": record.source.to_hex(), "size": record.source_size },
+        "kind": record.kind,
+        "tool": record.tool,
+        "params": record.params,
+        "created_at": record.created_at,
+        "vigil_version": record.vigil_version,
+        "items": items,
+    });
+    let mut out = String::with_capacity(512);
+    write_canonical(&value, &mut out);
+    out.into_bytes()
+}
+
+/// A derivation as its leaf records it.
+#[derive(Debug, Clone)]
+pub struct LoggedDerivation {
+    /// The derivation's catalog id.
+    pub derivation_id: i64,
+    /// The item it was made from.
+    pub source: Sha256Digest,
+    /// The items made.
+    pub items: Vec<LeafItem>,
+    /// The whole record as logged.
+    pub record: Value,
+}
+
+/// Reads a derivation leaf back, as strictly as [`decode_capture_leaf`].
+pub fn decode_derivation_leaf(bytes: &[u8]) -> Result<LoggedDerivation, LeafError> {
+    let bad = |why: String| LeafError::Malformed(why);
+    if bytes.len() > MAX_LEAF_SIZE {
+        return Err(bad(format!("{} bytes is too large", bytes.len())));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let format = value["format"].as_str().unwrap_or_default();
+    if format != DERIVATION_LEAF_FORMAT_V1 {
+        return Err(LeafError::UnknownFormat(format.to_owned()));
+    }
+    let mut canonical = String::with_capacity(bytes.len());
+    write_canonical(&value, &mut canonical);
+    if canonical.as_bytes() != bytes {
+        return Err(bad("not in canonical form".into()));
+    }
+    let derivation_id = value["derivation"]
+        .as_i64()
+        .ok_or_else(|| bad("derivation is missing".into()))?;
+    let source = value["source"]["sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| bad(format!("source digest: {e}")))?;
+    let items = leaf_items(&value).map_err(bad)?;
+    Ok(LoggedDerivation {
+        derivation_id,
+        source,
+        items,
+        record: value,
+    })
+}
+
+fn leaf_items(value: &Value) -> Result<Vec<LeafItem>, String> {
+    let mut items = Vec::new();
+    for item in value["items"]
+        .as_array()
+        .ok_or_else(|| "items is missing".to_string())?
+    {
+        items.push(LeafItem {
+            sha256: item["sha256"]
+                .as_str()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|e| format!("item digest: {e}"))?,
+            size: item["size"]
+                .as_u64()
+                .ok_or_else(|| "item size is missing".to_string())?,
+            role: item["role"].as_str().unwrap_or_default().to_owned(),
+            name: item["name"].as_str().map(str::to_owned),
+        });
+    }
+    Ok(items)
 }
 
 /// JSON with object keys sorted (by UTF-8 bytes) and no whitespace; strings and numbers as

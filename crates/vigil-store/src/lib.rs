@@ -9,6 +9,9 @@
 //! - Near-duplicates: [`IndexedPdqRow`] (hash rows by the id the index stores), [`Similarity`]
 //!   links between items and the [`Cluster`]s they form ([`Catalog::record_similarity`]);
 //!   imported hash lists ([`HashListInfo`], [`StoredListEntry`]).
+//! - Enrichment records: [`DerivationRecord`]s (thumbnails, keyframes, contact sheets made
+//!   from an item, logged as `vigil.derivation/v1` leaves), metadata reports with their
+//!   [`StoredFlag`]s, and how each enrichment job ended ([`JobRecord`]).
 //! - [`StoreLayout`]: where each part lives inside a store directory.
 //!
 //! The ordering rule that keeps a store consistent across crashes: publish blobs, *then*
@@ -29,7 +32,9 @@
 
 mod blob;
 mod catalog;
+mod derivation;
 mod digest;
+mod enrichment;
 mod hash_index;
 mod hash_lists;
 mod layout;
@@ -45,15 +50,19 @@ pub use blob::{
 };
 pub use catalog::{
     CaptureFailure, CaptureFilter, CaptureItem, CaptureRecord, CaptureStatus, Catalog,
-    CatalogError, DanglingLink, ItemRecord, LogLeaf, MalformedRow, StoredCapture, StoredCheckpoint,
-    digest_hex,
+    CatalogError, DanglingLink, ItemRecord, LeafSubject, LogLeaf, MalformedRow, StoredCapture,
+    StoredCheckpoint, digest_hex,
 };
+pub use derivation::{DerivationRecord, DerivedItem, StoredDerivation};
 pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
+pub use enrichment::{JobRecord, StoredFlag, StoredMetadata};
 pub use hash_index::{IndexFileError, open_hash_index, save_hash_index};
 pub use hash_lists::{HashListInfo, StoredListEntry};
 pub use layout::StoreLayout;
 pub use leaf::{
-    LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture, decode_capture_leaf, encode_capture_leaf,
+    DERIVATION_LEAF_FORMAT_V1, LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture,
+    LoggedDerivation, decode_capture_leaf, decode_derivation_leaf, encode_capture_leaf,
+    encode_derivation_leaf,
 };
 pub use logdir::{LogDir, SequencerLock};
 pub use media::{MediaAnalysis, PdqRow};

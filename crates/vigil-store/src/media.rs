@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use crate::catalog::{Catalog, CatalogError, ItemRecord};
+use crate::catalog::{Catalog, CatalogError};
 use crate::digest::Sha256Digest;
 
 /// The analysis of one item.
@@ -55,25 +55,6 @@ fn hex_bytes<S: serde::Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error
 }
 
 impl Catalog {
-    /// Items that have no analysis yet, in digest order after `after` (keyset paging).
-    pub async fn items_without_analysis(
-        &self,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<ItemRecord>, CatalogError> {
-        let rows = sqlx::query(
-            "SELECT i.sha256, i.size, i.first_captured_at FROM items i
-             LEFT JOIN media_analyses m ON m.sha256 = i.sha256
-             WHERE m.sha256 IS NULL AND (?1 IS NULL OR i.sha256 > ?1)
-             ORDER BY i.sha256 LIMIT ?2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(crate::catalog::item_from_row).collect()
-    }
-
     /// Records an analysis and its hashes in one transaction (again: replaced).
     pub async fn record_analysis(&self, a: &MediaAnalysis) -> Result<(), CatalogError> {
         let sha = a.sha256.to_hex();

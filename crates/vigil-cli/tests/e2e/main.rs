@@ -6,6 +6,7 @@ mod browser;
 mod capture_files;
 mod capture_http;
 mod crash;
+mod enrich;
 mod log;
 mod media;
 mod similar;

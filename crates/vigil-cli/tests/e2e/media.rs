@@ -77,12 +77,28 @@ fn captured_images_are_hashed_and_undecodable_ones_kept() {
     let enriched = events(&lines, "enriched")[0];
     assert_eq!(enriched["images"], 2, "{enriched}");
     assert_eq!(enriched["other"], 1, "{enriched}");
+    // The broken JPEG fails analysis and preview (its metadata is still read: a report with
+    // what could be found); the two photos get a thumbnail each.
     let failed = enriched["failed"].as_array().expect("failed");
-    assert_eq!(failed.len(), 1, "{enriched}");
-    assert_eq!(failed[0][1], "corrupt", "{enriched}");
+    let jobs: Vec<(&str, &str)> = failed
+        .iter()
+        .map(|f| {
+            (
+                f["job"].as_str().unwrap_or(""),
+                f["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs,
+        [("analysis", "corrupt"), ("preview", "corrupt")],
+        "{enriched}"
+    );
+    assert_eq!(enriched["metadata"], 4, "{enriched}");
+    assert_eq!(enriched["derivations"], 2, "{enriched}");
 
     // The broken file's bytes are kept and verify; its analysis names the error.
-    let broken_sha = failed[0][0].as_str().expect("sha");
+    let broken_sha = failed[0]["sha256"].as_str().expect("sha");
     let (_, shown) = s.vigil_json(&["show", broken_sha]);
     assert_eq!(shown[0]["analysis"]["kind"], "image");
     assert_eq!(shown[0]["analysis"]["error_code"], "corrupt");
@@ -103,9 +119,19 @@ fn captured_images_are_hashed_and_undecodable_ones_kept() {
     };
     assert!(hamming(&hash_of("post-1.jpg"), &hash_of("post-2.jpg")) <= 31);
 
-    // Nothing is analysed twice.
+    // Nothing is analysed twice; thumbnails are not analysed as if they were evidence, and
+    // failed jobs are retried only when asked.
     let (_, again) = s.vigil_json(&["enrich"]);
-    assert_eq!(again[0]["images"], 0);
+    assert_eq!(again[0]["images"], 0, "{}", again[0]);
+    assert_eq!(again[0]["metadata"], 0, "{}", again[0]);
+    assert_eq!(again[0]["failed"].as_array().map(Vec::len), Some(0));
+    let (_, retried) = s.vigil_json(&["enrich", "--retry-failed"]);
+    assert_eq!(
+        retried[0]["failed"].as_array().map(Vec::len),
+        Some(2),
+        "both failed jobs run again, and fail again: {}",
+        retried[0]
+    );
 }
 
 fn vigil_phash_hex(v: &serde_json::Value) -> String {
