@@ -14,12 +14,13 @@ use std::path::Path;
 use serde::Serialize;
 use vigil_media::{
     ContentCredentials, ImageMetadata, MediaKind, MediaProbe, PostInfo, SNIFF_LEN, claimed_kind,
-    content_credentials, image_metadata, kind_mismatch, post_info, probe, sniff,
+    content_credentials, kind_mismatch, post_info, probe, read_image_metadata, sniff,
 };
 
 use crate::CoreError;
 
-/// Most bytes of an image read for its metadata (EXIF, XMP and IPTC sit near the start).
+/// Most bytes of an image read for its metadata (a JPEG's metadata segments are read alone;
+/// PNG and WebP may keep theirs after the pixels).
 const IMAGE_METADATA_BYTES: u64 = 64 << 20;
 
 /// What a file says about itself.
@@ -153,11 +154,9 @@ pub fn inspect_path(
 
     match sniffed {
         MediaKind::Image(format) => {
-            let mut bytes = Vec::new();
-            std::fs::File::open(path)
-                .and_then(|f| f.take(IMAGE_METADATA_BYTES).read_to_end(&mut bytes))
+            let m = std::fs::File::open(path)
+                .and_then(|f| read_image_metadata(BufReader::new(f), IMAGE_METADATA_BYTES))
                 .map_err(io(path))?;
-            let m = image_metadata(&bytes);
             if let Some(e) = &m.exif_error {
                 report.errors.push(("exif".into(), e.clone()));
             }

@@ -174,6 +174,19 @@ fn manifest(label: &str, m: &Value) -> ManifestSummary {
 /// file has no manifest.
 pub fn content_credentials(
     format: &str,
+    mut stream: impl Read + Seek + Send,
+) -> Option<ContentCredentials> {
+    // Most files have none; their structure says so far faster than `c2pa` can.
+    if !crate::c2pa_marker::may_carry_manifest(&mut stream) {
+        return None;
+    }
+    stream.rewind().ok()?;
+    read_with_c2pa(format, stream)
+}
+
+/// [`content_credentials`] without the structural shortcut.
+pub(crate) fn read_with_c2pa(
+    format: &str,
     stream: impl Read + Seek + Send,
 ) -> Option<ContentCredentials> {
     let reader = match c2pa::Reader::from_context(c2pa::Context::new()).with_stream(format, stream)

@@ -33,6 +33,7 @@
 
 #![deny(missing_docs)]
 
+mod c2pa_marker;
 mod credentials;
 mod decode;
 mod h264;
@@ -48,7 +49,7 @@ pub use credentials::{
     ContentCredentials, IngredientSummary, ManifestSummary, StatusEntry, content_credentials,
 };
 pub use decode::{DecodeLimits, DecodedImage, ImageHashes, MediaError, decode_image, image_hashes};
-pub use metadata::{GpsPosition, ImageMetadata, MAX_XMP, Xmp, image_metadata};
+pub use metadata::{GpsPosition, ImageMetadata, MAX_XMP, Xmp, image_metadata, read_image_metadata};
 pub use post::{MAX_INFO_JSON, PostInfo, post_info};
 pub use preview::{Keyframe, PreviewOptions, VideoPreview, image_thumbnail, video_preview};
 pub use probe::{MediaProbe, StreamProbe, probe};

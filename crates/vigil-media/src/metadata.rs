@@ -9,7 +9,7 @@
 //! outside them, and report damage as an error.
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use serde::Serialize;
 
@@ -86,6 +86,53 @@ pub fn image_metadata(bytes: &[u8]) -> ImageMetadata {
     meta.xmp = xmp(bytes);
     meta.iptc = iptc(bytes);
     meta
+}
+
+/// Reads the part of an image file that holds its metadata, at most `limit` bytes, and
+/// [`image_metadata`] of it. For a JPEG that is the segments before the image data (EXIF in
+/// APP1, XMP in APP1, IPTC in APP13): a few KiB of a multi-megabyte photo. Other formats
+/// (PNG and WebP may put metadata after the pixels) are read up to `limit`.
+pub fn read_image_metadata(
+    mut file: impl Read + Seek,
+    limit: u64,
+) -> std::io::Result<ImageMetadata> {
+    let jpeg_end = jpeg_metadata_end(&mut file).filter(|end| *end <= limit);
+    file.rewind()?;
+    let mut bytes = Vec::new();
+    file.take(jpeg_end.unwrap_or(limit))
+        .read_to_end(&mut bytes)?;
+    if jpeg_end.is_some() {
+        // The segments alone, closed with an end-of-image marker so that readers looking
+        // further (for EXIF that is not there) meet the end rather than a cut file.
+        bytes.extend_from_slice(&[0xff, 0xd9]);
+    }
+    Ok(image_metadata(&bytes))
+}
+
+/// Where a JPEG's first scan starts (its metadata segments all come before), when the
+/// segments up to it are well formed.
+fn jpeg_metadata_end(file: &mut (impl Read + Seek)) -> Option<u64> {
+    file.rewind().ok()?;
+    let mut soi = [0u8; 2];
+    file.read_exact(&mut soi).ok()?;
+    if soi != [0xff, 0xd8] {
+        return None;
+    }
+    let mut at = 2u64;
+    for _ in 0..10_000 {
+        let mut marker = [0u8; 4];
+        file.read_exact(&mut marker).ok()?;
+        if marker[0] != 0xff || marker[1] == 0xff {
+            return None;
+        }
+        if marker[1] == 0xda || marker[1] == 0xd9 {
+            return Some(at);
+        }
+        let len = u64::from(u16::from_be_bytes([marker[2], marker[3]]));
+        at = at.checked_add(2 + len)?;
+        file.seek(SeekFrom::Start(at)).ok()?;
+    }
+    None
 }
 
 fn read_exif(found: &exif::Exif, meta: &mut ImageMetadata) {
@@ -194,11 +241,7 @@ fn iso_time(exif: &str) -> String {
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
+    memchr::memmem::find(haystack.get(from..)?, needle).map(|i| i + from)
 }
 
 /// The XMP packet: from `<x:xmpmeta` to its end tag, within [`MAX_XMP`] bytes.
@@ -378,6 +421,41 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/vectors/threatexchange/pdq/data/"
     );
+
+    /// Reading a JPEG's metadata segments alone gives what reading the whole file gives.
+    #[test]
+    fn metadata_segments_alone_equal_the_whole_file() {
+        let mut files = Vec::new();
+        for dir in [
+            format!("{PDQ}reg-test-input/exif-rotn"),
+            format!("{PDQ}misc-images"),
+            format!("{PDQ}bridge-mods"),
+            format!("{PDQ}../../../c2pa"),
+        ] {
+            for entry in std::fs::read_dir(&dir).expect("fixtures") {
+                files.push(entry.expect("entry").path());
+            }
+        }
+        let mut cut_short = 0;
+        for file in files {
+            let bytes = std::fs::read(&file).expect("read");
+            if !bytes.starts_with(&[0xff, 0xd8]) {
+                continue;
+            }
+            let whole = image_metadata(&bytes);
+            let read = read_image_metadata(Cursor::new(&bytes), u64::MAX).expect("read");
+            assert_eq!(read, whole, "{}", file.display());
+            if jpeg_metadata_end(&mut Cursor::new(&bytes)).is_some() {
+                cut_short += 1;
+            }
+        }
+        assert!(cut_short >= 10, "{cut_short}");
+        // A JPEG whose segments are damaged is read whole, up to the limit.
+        let mut damaged = std::fs::read(format!("{PDQ}bridge-mods/aaa-orig.jpg")).expect("read");
+        damaged[2] = 0x00;
+        assert_eq!(jpeg_metadata_end(&mut Cursor::new(&damaged)), None);
+        let _ = read_image_metadata(Cursor::new(&damaged), 1 << 20).expect("read");
+    }
 
     #[test]
     fn phone_photo_exif() {

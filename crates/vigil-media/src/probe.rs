@@ -15,7 +15,7 @@ use ffmpeg::media::Type as MediaType;
 use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 
-use crate::video::{VideoError, display_rotation, init_ffmpeg, open_local};
+use crate::video::{VideoError, display_rotation, init_ffmpeg, open_local_headers};
 
 /// A container and its streams, as FFmpeg reads them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,12 +126,34 @@ fn seconds(ticks: i64, tb: ffmpeg::Rational) -> Option<f64> {
 /// [`VideoError`] when the file cannot be read or is not a container Vigil opens. A file
 /// without video (audio only) is not an error here.
 pub fn probe(path: &Path) -> Result<MediaProbe, VideoError> {
+    probe_with(path, false)
+}
+
+/// [`probe`], with FFmpeg's stream-info pass forced or left to the header's completeness
+/// (the tests compare both).
+fn probe_with(path: &Path, force_stream_info: bool) -> Result<MediaProbe, VideoError> {
     init_ffmpeg();
-    let input = open_local(path)?;
+    let input = open_local_headers(path, force_stream_info)?;
     let container = input.format().name().to_string();
-    let duration_secs = (input.duration() > 0)
-        .then(|| input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
-    let bit_rate = (input.bit_rate() > 0).then(|| input.bit_rate());
+    // Without the stream-info pass the overall duration and bit rate may be unset: the
+    // longest stream gives the one, the file's size over it the other.
+    let longest_stream = input
+        .streams()
+        .filter_map(|s| seconds(s.duration(), s.time_base()))
+        .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))));
+    let duration_secs = if input.duration() > 0 {
+        Some(input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE))
+    } else {
+        longest_stream
+    };
+    let bit_rate = if input.bit_rate() > 0 {
+        Some(input.bit_rate())
+    } else {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        duration_secs
+            .filter(|d| *d > 0.0 && size > 0)
+            .map(|d| (size as f64 * 8.0 / d).round() as i64)
+    };
     let mut streams = Vec::new();
     for stream in input.streams() {
         let parameters = stream.parameters();
@@ -202,6 +224,32 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/vectors/threatexchange/tmk/sample-videos/"
     );
+
+    /// Skipping FFmpeg's stream-info pass for MP4 changes nothing a probe reports.
+    #[test]
+    fn header_only_probes_equal_full_ones() {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(VIDEOS)
+            .expect("videos")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.push(Path::new(VIDEOS).join("../../../c2pa/video1.mp4"));
+        files.sort();
+        for file in files {
+            let fast = probe_with(&file, false).expect("fast");
+            let full = probe_with(&file, true).expect("full");
+            let mut fast_cmp = fast.clone();
+            // The overall bit rate is estimated from the size without the pass.
+            if let (Some(a), Some(b)) = (fast.bit_rate, full.bit_rate) {
+                assert!(
+                    (a - b).abs() as f64 <= 0.02 * b as f64,
+                    "{}: {a} vs {b}",
+                    file.display()
+                );
+                fast_cmp.bit_rate = full.bit_rate;
+            }
+            assert_eq!(fast_cmp, full, "{}", file.display());
+        }
+    }
 
     #[test]
     fn sample_clip_streams_and_tags() {
