@@ -145,14 +145,9 @@ fn riff(stream: &mut (impl Read + Seek)) -> Option<bool> {
         let mut header = [0u8; 8];
         stream.read_exact(&mut header).ok()?;
         let len = u64::from(u32::from_le_bytes(header[4..8].try_into().ok()?));
-        match &header[..4] {
-            b"C2PA" => return Some(true),
-            b"XMP " => {
-                if xmp_refers_to_manifest(stream, len)? {
-                    return Some(true);
-                }
-            }
-            _ => {}
+        let is_xmp = &header[..4] == b"XMP ";
+        if &header[..4] == b"C2PA" || (is_xmp && xmp_refers_to_manifest(stream, len)?) {
+            return Some(true);
         }
         at = at.checked_add(8 + len + (len & 1))?;
         stream.seek(SeekFrom::Start(at)).ok()?;
