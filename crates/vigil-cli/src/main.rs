@@ -1041,15 +1041,14 @@ async fn inspect_item(
     json: bool,
 ) -> Result<()> {
     let item = resolve_item(store, id).await?;
-    let (names, first_captured) = store.catalog.capture_context(&item.sha256).await?;
+    let captured = store.catalog.capture_context(&item.sha256).await?;
+    let first_captured = captured.first_captured_at.clone();
     let path = blob_path_of(store, &item.sha256);
-    let job_path = path.clone();
-    let first = first_captured.clone();
     let (outcome, _) = tokio::task::block_in_place(|| {
         vigil_core::jobs::run_with_limit(
             "inspect",
             std::time::Duration::from_secs(900),
-            move || vigil_core::inspect::inspect_path(&job_path, &names, first.as_deref()),
+            move || vigil_core::inspect::inspect_path(&path, &captured),
         )
     });
     let report = outcome??;

@@ -263,11 +263,11 @@ async fn metadata_pass(
         after = Some(last.sha256.to_hex());
         for item in items {
             let sha = item.sha256;
-            let (names, first_captured) = catalog.capture_context(&sha).await?;
+            let context = catalog.capture_context(&sha).await?;
             let path = blobs.path_of(&sha);
             let (outcome, took) = tokio::task::block_in_place(|| {
                 run_with_limit("metadata", options.job_time_limit, move || {
-                    inspect_path(&path, &names, first_captured.as_deref())
+                    inspect_path(&path, &context)
                 })
             });
             let failure = match outcome {

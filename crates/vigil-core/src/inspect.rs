@@ -17,6 +17,8 @@ use vigil_media::{
     content_credentials, kind_mismatch, post_info, probe, read_image_metadata, sniff,
 };
 
+use vigil_store::CaptureContext;
+
 use crate::CoreError;
 
 /// Most bytes of an image read for its metadata (a JPEG's metadata segments are read alone;
@@ -35,6 +37,9 @@ pub struct InspectReport {
     /// The names the file was given (its own name, or those its sources gave it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// The `Content-Type`s servers sent with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub content_types: Vec<String>,
     /// EXIF, XMP and IPTC, for images.
     pub image: Option<ImageMetadata>,
     /// Container and streams, for video and audio.
@@ -105,17 +110,18 @@ pub fn inspect_file(path: &Path) -> Result<InspectReport, CoreError> {
         .map(str::to_owned)
         .into_iter()
         .collect();
-    inspect_path(path, &names, None)
+    let context = CaptureContext {
+        names,
+        ..Default::default()
+    };
+    inspect_path(path, &context)
 }
 
-/// Inspects the file at `path`, judging its type against each of `names` (what sources
-/// called it) and, when `first_captured_at` (RFC 3339) is given, flagging creation times
+/// Inspects the file at `path`, judging its type against each name and `Content-Type` its
+/// captures recorded and, when its first capture time is known, flagging creation times
 /// later than that.
-pub fn inspect_path(
-    path: &Path,
-    names: &[String],
-    first_captured_at: Option<&str>,
-) -> Result<InspectReport, CoreError> {
+pub fn inspect_path(path: &Path, context: &CaptureContext) -> Result<InspectReport, CoreError> {
+    let names = &context.names;
     let meta = std::fs::metadata(path).map_err(io(path))?;
     if !meta.is_file() {
         return Err(CoreError::Usage(format!(
@@ -134,15 +140,25 @@ pub fn inspect_path(
         .map_err(io(path))?;
     let sniffed = sniff(&head);
     report.sniffed = Some(sniffed);
-    for name in names {
-        let Some(claimed) = claimed_kind(Some(name), None) else {
+    report.content_types = context.content_types.clone();
+    let claims = names
+        .iter()
+        .map(|n| ("named", n, claimed_kind(Some(n), None)))
+        .chain(
+            context
+                .content_types
+                .iter()
+                .map(|t| ("served as", t, claimed_kind(None, Some(t)))),
+        );
+    for (how, what, claimed) in claims {
+        let Some(claimed) = claimed else {
             continue;
         };
         report.claimed.get_or_insert(claimed);
         if kind_mismatch(sniffed, claimed) {
             report.flags.push(Flag {
                 code: "type-mismatch",
-                detail: format!("named {name:?} ({claimed:?}), the bytes are {sniffed:?}"),
+                detail: format!("{how} {what:?} ({claimed:?}), the bytes are {sniffed:?}"),
             });
         }
     }
@@ -195,7 +211,7 @@ pub fn inspect_path(
         MediaKind::Other => {}
     }
     flag(&mut report);
-    if let Some(captured) = first_captured_at {
+    if let Some(captured) = &context.first_captured_at {
         created_after_capture(&mut report, captured);
     }
     Ok(report)

@@ -30,6 +30,17 @@ pub struct JobRecord {
     pub vigil_version: String,
 }
 
+/// What the captures of an item said about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaptureContext {
+    /// Names the sources gave it (file names, URL file names).
+    pub names: Vec<String>,
+    /// `Content-Type`s servers sent with it.
+    pub content_types: Vec<String>,
+    /// When it was first captured (RFC 3339, UTC).
+    pub first_captured_at: Option<String>,
+}
+
 /// A flag raised by the metadata job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredFlag {
@@ -219,12 +230,12 @@ impl Catalog {
             .collect())
     }
 
-    /// The distinct names the sources gave an item, and the earliest time it was captured
-    /// (what the metadata job compares claims and creation times with).
+    /// What the captures of an item claimed about it (names, `Content-Type`s) and when it
+    /// was first captured: what the metadata job judges the file against.
     pub async fn capture_context(
         &self,
         sha256: &Sha256Digest,
-    ) -> Result<(Vec<String>, Option<String>), CatalogError> {
+    ) -> Result<CaptureContext, CatalogError> {
         let sha = sha256.to_hex();
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT name FROM capture_items WHERE sha256 = ? AND name IS NOT NULL
@@ -233,13 +244,145 @@ impl Catalog {
         .bind(&sha)
         .fetch_all(self.pool())
         .await?;
-        let first: Option<String> = sqlx::query_scalar(
+        // The final response's headers of the captures whose body this item is.
+        let content_types: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT CAST(json_extract(h.value, '$[1]') AS TEXT)
+             FROM capture_items ci JOIN captures c ON c.id = ci.capture_id,
+                  json_each(CASE WHEN json_valid(c.details) THEN c.details ELSE '{}' END,
+                            '$.headers') h
+             WHERE ci.sha256 = ? AND ci.role = 'body'
+               AND lower(CAST(json_extract(h.value, '$[0]') AS TEXT)) = 'content-type'
+             ORDER BY 1",
+        )
+        .bind(&sha)
+        .fetch_all(self.pool())
+        .await?;
+        let first_captured_at: Option<String> = sqlx::query_scalar(
             "SELECT min(c.captured_at) FROM capture_items ci JOIN captures c ON c.id = ci.capture_id
              WHERE ci.sha256 = ?",
         )
         .bind(&sha)
         .fetch_one(self.pool())
         .await?;
-        Ok((names, first))
+        Ok(CaptureContext {
+            names,
+            content_types,
+            first_captured_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{CaptureItem, CaptureRecord, CaptureStatus};
+
+    fn capture(at: &str, role: &str, name: &str, details: serde_json::Value) -> CaptureRecord {
+        CaptureRecord {
+            run_id: "run".into(),
+            source: format!("https://example.org/{name}"),
+            kind: "url".into(),
+            method: "http".into(),
+            status: CaptureStatus::Ok,
+            failure: None,
+            collector: "tester".into(),
+            captured_at: at.into(),
+            vigil_version: "0.1.0".into(),
+            tools: BTreeMap::new(),
+            note: None,
+            tags: vec![],
+            details,
+            items: vec![CaptureItem {
+                sha256: Sha256Digest::of(b"photo"),
+                size: 5,
+                role: role.into(),
+                name: Some(name.into()),
+            }],
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn capture_context_jobs_and_metadata() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cat = Catalog::open_sqlite(&dir.path().join("c.sqlite"), true)
+            .await
+            .expect("open");
+        let item = Sha256Digest::of(b"photo");
+        let headers =
+            serde_json::json!({ "headers": [["Content-Type", "text/html"], ["server", "x"]] });
+        cat.commit_captures(&[
+            capture("2026-11-25T10:00:00.000000Z", "body", "post.jpg", headers),
+            capture(
+                "2026-11-24T10:00:00.000000Z",
+                "file",
+                "IMG_1.JPG",
+                serde_json::json!("not an object"),
+            ),
+        ])
+        .await
+        .expect("captures");
+        let context = cat.capture_context(&item).await.expect("context");
+        assert_eq!(context.names, ["IMG_1.JPG", "post.jpg"]);
+        assert_eq!(context.content_types, ["text/html"]);
+        assert_eq!(
+            context.first_captured_at.as_deref(),
+            Some("2026-11-24T10:00:00.000000Z")
+        );
+
+        let job = |ok: bool| JobRecord {
+            sha256: item,
+            job: "metadata".into(),
+            ok,
+            error_code: (!ok).then(|| "timeout".into()),
+            error: None,
+            seconds: 1.5,
+            finished_at: "t".into(),
+            vigil_version: "0.1.0".into(),
+        };
+        cat.record_job(&job(false)).await.expect("job");
+        assert!(
+            cat.items_pending_job("metadata", false, None, 5)
+                .await
+                .expect("p")
+                .is_empty()
+        );
+        assert_eq!(
+            cat.items_pending_job("metadata", true, None, 5)
+                .await
+                .expect("p")
+                .len(),
+            1
+        );
+        cat.record_job(&job(true)).await.expect("job again");
+        assert_eq!(cat.jobs_of(&item).await.expect("jobs"), [job(true)]);
+        assert!(
+            cat.items_pending_job("metadata", true, None, 5)
+                .await
+                .expect("p")
+                .is_empty()
+        );
+
+        let flags = [StoredFlag {
+            code: "gps-present".into(),
+            detail: "40.1, 44.5".into(),
+        }];
+        let report = serde_json::json!({ "size": 5 });
+        cat.record_metadata(&item, &report, &flags, "t1", "0.1.0")
+            .await
+            .expect("meta");
+        cat.record_metadata(&item, &report, &flags, "t2", "0.1.0")
+            .await
+            .expect("again");
+        let stored = cat.metadata_of(&item).await.expect("read").expect("there");
+        assert_eq!(
+            (stored.flags.len(), stored.extracted_at.as_str()),
+            (1, "t2")
+        );
+        assert_eq!(
+            cat.items_flagged("gps-present", 10).await.expect("flagged"),
+            [(item, "40.1, 44.5".to_string())]
+        );
     }
 }

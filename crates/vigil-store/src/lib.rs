@@ -55,7 +55,7 @@ pub use catalog::{
 };
 pub use derivation::{DerivationRecord, DerivedItem, StoredDerivation};
 pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
-pub use enrichment::{JobRecord, StoredFlag, StoredMetadata};
+pub use enrichment::{CaptureContext, JobRecord, StoredFlag, StoredMetadata};
 pub use hash_index::{IndexFileError, open_hash_index, save_hash_index};
 pub use hash_lists::{HashListInfo, StoredListEntry};
 pub use layout::StoreLayout;
