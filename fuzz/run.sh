@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a while (not part of the tests).
 #
-#   bash fuzz/run.sh [SECONDS_PER_TARGET]     (default 120)
+#   bash fuzz/run.sh [SECONDS_PER_TARGET [TARGET...]]     (default 120 s, every target)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds the corpora
 # with the project's demo files and, when present, the team's reference vectors in ../shared.
 set -euo pipefail
 cd "$(dirname "$0")"
 SECS="${1:-120}"
+shift || true
 SHARED="../../shared/vectors"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 seed() {
@@ -19,7 +20,33 @@ seed image_decode ../demo/sample/photos/*.png ../demo/site/post.png \
   "$SHARED"/threatexchange/pdq/data/misc-images/* "$SHARED"/c2pa/sample1.webp "$SHARED"/c2pa/no_manifest.jpg
 seed video_vpdq "$SHARED"/threatexchange/tmk/sample-videos/pattern-sd-grey-bar.mp4
 seed receipt_and_leaf "$SHARED"/tlog/c2sp-specs/tlog-proof.md
-for target in image_decode video_vpdq receipt_and_leaf hash_index; do
+# The phone photos (3 MB) with only their first 64 KiB (EXIF and the start of the picture):
+# whole, each run of image_metadata takes seconds under the fuzzer's instrumentation.
+seed image_metadata "$SHARED"/c2pa/*.jpg
+for f in "$SHARED"/threatexchange/pdq/data/reg-test-input/exif-rotn/*.jpg; do
+  out="corpus/image_metadata/head-$(basename "$f")"
+  [ ! -f "$f" ] || [ -f "$out" ] || head -c 65536 "$f" > "$out"
+done
+seed post_info seeds/*.info.json
+# The smallest sample clip, and 8 KB of six 0.5 s scenes turned 90° (more key pictures than the
+# target keeps, a display matrix, a contact sheet of two rows).
+seed container_probe seeds/*.mp4 \
+  "$SHARED"/threatexchange/tmk/sample-videos/test-padded-dimensions.mp4
+# content_credentials reads its first byte as the format hint (an index into HINTS in
+# fuzz_targets/content_credentials.rs) and the rest as the file: seeds get their type's index.
+mkdir -p corpus/content_credentials
+for f in "$SHARED"/c2pa/*; do
+  case "$f" in
+    *.jpg) hint='\x00' ;; *.png) hint='\x01' ;; *.webp) hint='\x02' ;; *.mp4) hint='\x03' ;;
+    *) continue ;;
+  esac
+  out="corpus/content_credentials/$(basename "$f")"
+  [ -f "$out" ] || { printf "$hint"; cat "$f"; } > "$out"
+done
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(image_decode video_vpdq receipt_and_leaf hash_index
+  image_metadata post_info content_credentials container_probe)
+for target in "${TARGETS[@]}"; do
   echo "== $target for ${SECS}s"
   cargo +nightly fuzz run "$target" "corpus/$target" -- \
     -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=60 -max_len=4194304 2>&1 \
