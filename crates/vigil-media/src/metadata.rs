@@ -172,7 +172,8 @@ fn read_exif(found: &exif::Exif, meta: &mut ImageMetadata) {
     meta.orientation = found
         .get_field(Tag::Orientation, In::PRIMARY)
         .and_then(|f| f.value.get_uint(0))
-        .and_then(|v| u16::try_from(v).ok());
+        .and_then(|v| u16::try_from(v).ok())
+        .filter(|v| (1..=8).contains(v));
     let degrees = |tag: Tag, reference: Tag, negative: &str| -> Option<f64> {
         let Value::Rational(parts) = &found.get_field(tag, In::PRIMARY)?.value else {
             return None;
@@ -249,7 +250,15 @@ fn xmp(bytes: &[u8]) -> Option<Xmp> {
     let start = find(bytes, b"<x:xmpmeta", 0)?;
     let window = &bytes[start..bytes.len().min(start + MAX_XMP)];
     let end = find(window, b"</x:xmpmeta>", 0).map_or(window.len(), |e| e + b"</x:xmpmeta>".len());
-    let raw = String::from_utf8_lossy(&window[..end]).into_owned();
+    let mut raw = String::from_utf8_lossy(&window[..end]).into_owned();
+    // Each invalid byte becomes a 3-byte U+FFFD: cut back to MAX_XMP bytes.
+    if raw.len() > MAX_XMP {
+        let mut cut = MAX_XMP;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+    }
     Some(Xmp {
         creator_tool: xmp_values(&raw, "xmp:CreatorTool").into_iter().next(),
         history_agents: xmp_values(&raw, "stEvt:softwareAgent"),
@@ -521,6 +530,38 @@ mod tests {
         assert_eq!(m.iptc["2:80 By-line"], vec!["A. Photographer"]);
         assert_eq!(m.iptc["2:25 Keywords"], vec!["one", "two"]);
         assert_eq!(m.iptc["2:90 City"], vec!["Yerevan"]);
+    }
+
+    /// Found by the `image_metadata` fuzz target: an orientation outside 1..=8 is dropped, and
+    /// an XMP packet of invalid bytes (each decoded as a 3-byte U+FFFD) is cut to MAX_XMP bytes.
+    #[test]
+    fn out_of_range_orientation_and_oversized_xmp() {
+        let photo =
+            std::fs::read(format!("{PDQ}reg-test-input/exif-rotn/exif-rotn-6.jpg")).expect("read");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for bad in ["0", "9"] {
+            let path = dir.path().join(format!("o{bad}.jpg"));
+            std::fs::write(&path, &photo).expect("write");
+            let ok = std::process::Command::new("exiftool")
+                .args(["-q", "-overwrite_original", "-n"])
+                .arg(format!("-Orientation={bad}"))
+                .arg(&path)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "exiftool (Debian libimage-exiftool-perl)");
+            let m = image_metadata(&std::fs::read(&path).expect("read"));
+            assert!(m.camera.is_some());
+            assert_eq!(m.orientation, None, "orientation {bad}");
+        }
+        let mut xmp = b"<x:xmpmeta ".to_vec();
+        xmp.resize(MAX_XMP + 100, 0xff);
+        let m = image_metadata(&xmp);
+        let raw = m.xmp.expect("xmp").raw;
+        assert!(
+            raw.len() <= MAX_XMP && raw.len() > MAX_XMP - 4,
+            "{}",
+            raw.len()
+        );
     }
 
     #[test]

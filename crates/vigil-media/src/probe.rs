@@ -108,10 +108,32 @@ impl MediaProbe {
     }
 }
 
+/// Every entry of an FFmpeg dictionary. Tags are bytes copied from the file, not necessarily
+/// UTF-8 (ffmpeg-next's own iterator assumes they are: found by the `container_probe` fuzz
+/// target), so each is read as C bytes and decoded lossily.
 fn tags(dict: ffmpeg::DictionaryRef<'_>) -> BTreeMap<String, String> {
-    dict.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    let mut out = BTreeMap::new();
+    // SAFETY: `dict` wraps a valid (possibly null, i.e. empty) `AVDictionary` for as long as
+    // it lives; `av_dict_get` with an empty key and IGNORE_SUFFIX walks its entries, each
+    // with NUL-terminated key and value that stay valid while the dictionary is unchanged.
+    unsafe {
+        let d = dict.as_ptr();
+        let mut entry: *const ffmpeg::ffi::AVDictionaryEntry = std::ptr::null();
+        loop {
+            entry = ffmpeg::ffi::av_dict_get(
+                d,
+                c"".as_ptr(),
+                entry,
+                ffmpeg::ffi::AV_DICT_IGNORE_SUFFIX,
+            );
+            if entry.is_null() || (*entry).key.is_null() || (*entry).value.is_null() {
+                break;
+            }
+            let text = |p| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+            out.insert(text((*entry).key), text((*entry).value));
+        }
+    }
+    out
 }
 
 fn seconds(ticks: i64, tb: ffmpeg::Rational) -> Option<f64> {
@@ -249,6 +271,22 @@ mod tests {
             }
             assert_eq!(fast_cmp, full, "{}", file.display());
         }
+    }
+
+    /// A tag that is not UTF-8 (here the `ftyp` major brand) is read lossily, never passed on
+    /// as a broken `String` (found by the `container_probe` fuzz target).
+    #[test]
+    fn tags_that_are_not_utf8_are_read_lossily() {
+        let mut bytes = std::fs::read(Path::new(VIDEOS).join("chair-19-sd-bar.mp4")).expect("read");
+        assert_eq!(&bytes[4..8], b"ftyp");
+        bytes[8] = 0xff;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("brand.mp4");
+        std::fs::write(&path, &bytes).expect("write");
+        let p = probe(&path).expect("probe");
+        let brand = p.tags.get("major_brand").expect("brand");
+        assert!(brand.contains('\u{fffd}'), "{brand:?}");
+        assert!(serde_json::to_string(&p).is_ok());
     }
 
     #[test]
