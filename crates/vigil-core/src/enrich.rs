@@ -339,6 +339,12 @@ async fn preview_pass(
         after = Some(last.sha256.to_hex());
         for item in items {
             let sha = item.sha256;
+            // A run killed between logging a derivation and recording the job: the preview
+            // exists, so it is recorded rather than made (and logged) twice.
+            if !catalog.derivations_of(&sha).await?.is_empty() {
+                record_job(catalog, summary, &sha, "preview", 0.0, None).await?;
+                continue;
+            }
             let path = blobs.path_of(&sha);
             let limits = options.decode_limits;
             let mut preview_options = options.preview;

@@ -428,6 +428,35 @@ mod tests {
         let r = inspect_file(&fake).expect("inspect");
         assert!(codes(&r).contains(&"type-mismatch"), "{:?}", r.flags);
 
+        // A photo a server sent as a web page, first captured before its EXIF says it was
+        // taken: both flagged.
+        let served = inspect_path(
+            format!("{VECTORS}threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg")
+                .as_ref(),
+            &CaptureContext {
+                names: vec!["photo.jpg".into()],
+                content_types: vec!["text/html; charset=utf-8".into()],
+                first_captured_at: Some("2001-01-01T00:00:00.000000Z".into()),
+            },
+        )
+        .expect("inspect");
+        let mismatch: Vec<&str> = served
+            .flags
+            .iter()
+            .filter(|f| f.code == "type-mismatch")
+            .map(|f| f.detail.as_str())
+            .collect();
+        assert_eq!(mismatch.len(), 1, "{:?}", served.flags);
+        assert!(
+            mismatch[0].starts_with("served as \"text/html"),
+            "{mismatch:?}"
+        );
+        assert!(
+            codes(&served).contains(&"created-after-capture"),
+            "{:?}",
+            served.flags
+        );
+
         let info = dir.path().join("post.info.json");
         std::fs::write(&info, br#"{"extractor_key": "Telegram", "id": "7"}"#).expect("write");
         let r = inspect_file(&info).expect("inspect");

@@ -221,4 +221,22 @@ fn a_job_out_of_time_is_recorded_and_the_item_kept() {
     assert_eq!(retried[0]["videos"], 1, "{}", retried[0]);
     assert_eq!(retried[0]["derivations"], 1, "{}", retried[0]);
     assert_eq!(retried[0]["failed"].as_array().map(Vec::len), Some(0));
+
+    // As if killed after logging the derivation, before recording the job: the next run
+    // records the job and does not derive (and log) the same pictures twice.
+    s.sql("DELETE FROM enrichment_jobs WHERE job = 'preview'");
+    let (_, again) = s.vigil_json(&["enrich"]);
+    assert_eq!(again[0]["derivations"], 0, "{}", again[0]);
+    let (_, shown) = s.vigil_json(&["inspect", &sha]);
+    assert_eq!(
+        shown[0]["item"]["derivations"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(
+        shown[0]["item"]["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .any(|j| j["job"] == "preview" && j["ok"] == true)
+    );
 }
