@@ -246,7 +246,7 @@ fn leaf_items(value: &Value) -> Result<Vec<LeafItem>, String> {
 
 /// JSON with object keys sorted (by UTF-8 bytes) and no whitespace; strings and numbers as
 /// serde_json writes them, which is deterministic for a given value.
-fn write_canonical(value: &Value, out: &mut String) {
+pub(crate) fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

@@ -12,6 +12,8 @@
 //! - Enrichment records: [`DerivationRecord`]s (thumbnails, keyframes, contact sheets made
 //!   from an item, logged as `vigil.derivation/v1` leaves), metadata reports with their
 //!   [`StoredFlag`]s, and how each enrichment job ended ([`JobRecord`]).
+//! - The web workspace's accounts ([`User`], [`Role`], [`Session`], collections) and its
+//!   audit trail, a hash chain of [`AuditEvent`]s.
 //! - [`StoreLayout`]: where each part lives inside a store directory.
 //!
 //! The ordering rule that keeps a store consistent across crashes: publish blobs, *then*
@@ -30,6 +32,8 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
+mod audit;
 mod blob;
 mod catalog;
 mod derivation;
@@ -44,6 +48,8 @@ mod media;
 mod similarity;
 mod timestamp;
 
+pub use accounts::{AccountError, NewSession, Role, Session, User};
+pub use audit::{AuditBreak, AuditEvent, NewAuditEvent, audit_hash};
 pub use blob::{
     BlobError, BlobListing, BlobStore, FinishedBlob, IngestError, PIPELINE_MIN, Published,
     StagedBlob, create_private_dir, fsync_dir, private_file,
