@@ -15,6 +15,7 @@
 //!
 //! Interfaces (`vigil-cli`, later the server) call these and hold no business rules.
 
+pub mod accounts;
 pub mod capture;
 pub mod config;
 pub mod enrich;
