@@ -149,6 +149,33 @@ enum Command {
     /// search every hashed item again, linking near-duplicates (for items analysed before
     /// links existed).
     Reindex,
+    /// Serve the investigators' workspace (web UI and JSON API under /api/v1) until
+    /// interrupted. Create the first account with `vigil user add NAME --role admin`.
+    Serve {
+        /// Address to listen on (port 0: any free port; the address is printed).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Send cookies without the Secure flag (only for plain HTTP to another machine on a
+        /// trusted test network; browsers accept secure cookies from localhost).
+        #[arg(long)]
+        insecure_cookies: bool,
+    },
+    /// Accounts of the workspace.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The audit trail: every view, download, sign-in and account change (hash-chained;
+    /// `vigil verify` checks the chain).
+    Audit {
+        /// Only events about this subject (`item:<sha256>`, `user:<name>`).
+        #[arg(long, value_name = "SUBJECT")]
+        subject: Option<String>,
+        /// Events after this id.
+        #[arg(long, value_name = "ID", default_value_t = 0)]
+        after: i64,
+        /// At most this many.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        limit: i64,
+    },
     /// The transparency log: checkpoints, verifier key, consistency proofs, witnessing.
     #[command(subcommand)]
     Log(LogCommand),
@@ -172,6 +199,27 @@ enum Command {
         #[arg(long = "file", value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. Without --password-stdin a strong password is generated and
+    /// printed once.
+    Add {
+        /// Sign-in name (letters, digits, . - _ @).
+        name: String,
+        /// admin, investigator or viewer.
+        #[arg(long)]
+        role: String,
+        /// Name shown in the interface [default: the sign-in name].
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        display_name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -396,6 +444,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             match_list_cmd(&dir, file.as_deref(), list.as_deref(), radius, cli.json).await
         }
         Command::Reindex => reindex_cmd(&dir, cli.json).await,
+        Command::Serve {
+            listen,
+            insecure_cookies,
+        } => serve_cmd(&dir, listen, !insecure_cookies, cli.json).await,
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            display_name,
+            password_stdin,
+        }) => user_add_cmd(&dir, &name, &role, &display_name, password_stdin, cli.json).await,
+        Command::User(UserCommand::List) => user_list_cmd(&dir, cli.json).await,
+        Command::Audit {
+            subject,
+            after,
+            limit,
+        } => audit_cmd(&dir, subject.as_deref(), after, limit, cli.json).await,
         Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
         Command::VerifyReceipt {
             receipt,
@@ -1322,6 +1386,141 @@ async fn reindex_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
             index.len(),
             path.display()
         );
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_cmd(
+    dir: &std::path::Path,
+    listen: std::net::SocketAddr,
+    secure_cookies: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let mut store = Store::open(dir).await?;
+    let state = Arc::new(vigil_web::AppState {
+        catalog: store.catalog.clone(),
+        blobs: store.blobs()?,
+        limiter: Default::default(),
+        secure_cookies,
+    });
+    if store.catalog.user_count().await? == 0 {
+        eprintln!("vigil: no accounts yet; create one with `vigil user add NAME --role admin`");
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    if json {
+        output::print_json(
+            &serde_json::json!({ "event": "listening", "url": format!("http://{addr}/") }),
+        );
+    } else {
+        println!("Vigil workspace on http://{addr}/ (Ctrl-C stops it)");
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let shutdown = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    };
+    vigil_web::serve(state, listener, shutdown).await?;
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user_add_cmd(
+    dir: &std::path::Path,
+    name: &str,
+    role: &str,
+    display_name: &str,
+    password_stdin: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let role: vigil_store::Role = role.parse().map_err(anyhow::Error::msg)?;
+    let store = Store::open(dir).await?;
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        let mut bytes = [0u8; 18];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        (
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes),
+            true,
+        )
+    };
+    let actor = format!("cli:{}", whoami::username());
+    let user =
+        vigil_core::accounts::add_user(&store.catalog, name, display_name, role, &password, &actor)
+            .await?;
+    if json {
+        let mut v = serde_json::json!({ "event": "user-added", "user": user });
+        if generated {
+            v["password"] = password.clone().into();
+        }
+        output::print_json(&v);
+    } else {
+        println!("Added {} ({}).", user.username, user.role.as_str());
+        if generated {
+            println!("Password (shown once; give it to them privately): {password}");
+        }
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user_list_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    for u in store.catalog.users().await? {
+        if json {
+            output::print_json(&u);
+        } else {
+            println!(
+                "{:<24} {:<13} {}{}",
+                u.username,
+                u.role.as_str(),
+                u.display_name,
+                if u.disabled { " (disabled)" } else { "" }
+            );
+        }
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_cmd(
+    dir: &std::path::Path,
+    subject: Option<&str>,
+    after: i64,
+    limit: i64,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = Store::open(dir).await?;
+    for e in store.catalog.audit_events(after, limit, subject).await? {
+        if json {
+            output::print_json(&e);
+        } else {
+            println!(
+                "#{:<6} {} {:<16} {:<14} {} {}{}",
+                e.id,
+                e.event.at,
+                e.event.actor,
+                e.event.action,
+                e.event.subject,
+                e.event.ip.as_deref().unwrap_or("-"),
+                if e.event.detail.as_object().is_some_and(|o| !o.is_empty()) {
+                    format!(" {}", e.event.detail)
+                } else {
+                    String::new()
+                }
+            );
+        }
     }
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)

@@ -76,6 +76,13 @@ pub enum Problem {
         /// Its path.
         path: String,
     },
+    /// The audit trail's hash chain does not hold: an event was edited, removed or reordered.
+    Audit {
+        /// The event where the chain breaks.
+        event: i64,
+        /// What is wrong.
+        detail: String,
+    },
     /// The transparency log disagrees with the catalog, or with itself.
     Log {
         /// What is affected: a capture, a leaf, a checkpoint, a tile.
@@ -136,6 +143,9 @@ impl std::fmt::Display for Problem {
                 f,
                 "CATALOG   capture #{capture_id} item {position} names {sha256}, which is not in the items table"
             ),
+            Problem::Audit { event, detail } => {
+                write!(f, "AUDIT     event #{event}: {detail}")
+            }
             Problem::StrayFile { path } => {
                 write!(f, "STRAY     {path} is not where its name belongs")
             }
@@ -159,6 +169,8 @@ pub struct VerifyReport {
     pub unreferenced_blobs: Vec<String>,
     /// The transparency log, re-derived from the catalog (its problems are in `problems`).
     pub log: Option<LogAudit>,
+    /// Events in the audit trail, all re-hashed.
+    pub audit_events: u64,
 }
 
 impl VerifyReport {
@@ -193,6 +205,14 @@ pub async fn verify(
     };
     let mut audit = log.audit(catalog).await?;
     report.problems.append(&mut audit.problems);
+    let (events, breaks) = catalog.verify_audit_chain().await?;
+    report.audit_events = events;
+    report
+        .problems
+        .extend(breaks.into_iter().map(|b| Problem::Audit {
+            event: b.id,
+            detail: b.problem,
+        }));
     report.log = Some(audit);
     if let Some(n) = sample {
         let keys = catalog.sample_item_keys(n as i64).await?;

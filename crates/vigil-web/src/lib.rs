@@ -1,0 +1,81 @@
+//! The investigators' workspace: `vigil serve` serves a web UI and a JSON API under `/api/v1`
+//! from one binary, with nothing loaded from outside (it works offline).
+//!
+//! Pages are rendered on the server from compile-time-checked templates (askama) that escape
+//! everything they insert; a little JavaScript only enhances them (revealing a blurred
+//! picture works without it). Every request goes through the same checks:
+//! - **who**: the `vigil_session` cookie names a live session ([`auth`]); pages send strangers
+//!   to the sign-in form, the API answers 401;
+//! - **what they may see**: admins see everything, others the captures of their collections
+//!   ([`vigil_store::Catalog::item_visible_to`]); anything else is answered as not found, so
+//!   ids cannot be probed;
+//! - **forged requests**: every state-changing request carries the session's CSRF token, and
+//!   cookies are `HttpOnly`, `SameSite=Strict`;
+//! - **what was done**: every view, download and sign-in is an audit event
+//!   ([`vigil_core::accounts::audit`]).
+//!
+//! Graphic media are blurred until a person chooses to see them, per item, or always by
+//! their own preference.
+
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod auth;
+mod error;
+mod pages;
+mod security;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use vigil_core::accounts::LoginLimiter;
+use vigil_store::{BlobStore, Catalog};
+
+pub use error::WebError;
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The catalog.
+    pub catalog: Catalog,
+    /// The blobs (raw items and derived pictures).
+    pub blobs: Arc<BlobStore>,
+    /// Failed sign-ins.
+    pub limiter: LoginLimiter,
+    /// Mark cookies `Secure` (on unless serving plain HTTP to another machine for testing:
+    /// browsers accept secure cookies from `http://localhost` and `127.0.0.1`).
+    pub secure_cookies: bool,
+}
+
+/// The whole application: pages, API, static files, behind the security headers.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/captures", get(pages::captures))
+        .route("/items/{sha256}", get(pages::item))
+        .route("/items/{sha256}/raw", get(pages::raw))
+        .route("/items/{sha256}/reveal", post(pages::reveal))
+        .route("/items/{sha256}/derived/{derived}", get(pages::derived))
+        .route("/static/app.css", get(pages::css))
+        .route("/static/app.js", get(pages::js))
+        .nest("/api/v1", api::router())
+        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

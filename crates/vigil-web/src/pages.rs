@@ -1,0 +1,600 @@
+//! The HTML pages: sign-in, the captures list, the item page, and the files they show.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use vigil_core::accounts::{self, LoginError, SESSION_LIFETIME};
+use vigil_store::{Sha256Digest, StoredCapture, User};
+
+use crate::auth::{
+    Client, LOGIN_CSRF_COOKIE, MaybeSignedIn, SESSION_COOKIE, SignedIn, cookie, random_token,
+    set_cookie, tokens_match,
+};
+use crate::{AppState, WebError};
+
+fn render(t: &impl Template) -> Result<Html<String>, WebError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| WebError::internal(e, false))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    user: Option<&'a User>,
+    csrf: &'a str,
+    status: String,
+    message: &'a str,
+}
+
+/// An error as a page (no user menu: the error may be that there is no user).
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Html<String> {
+    let page = ErrorPage {
+        user: None,
+        csrf: "",
+        status: status.to_string(),
+        message,
+    };
+    Html(page.render().unwrap_or_else(|_| "error".into()))
+}
+
+/// `/`: the captures list, or the sign-in form.
+pub async fn home(who: MaybeSignedIn) -> Redirect {
+    match who.0 {
+        Some(_) => Redirect::to("/captures"),
+        None => Redirect::to("/login"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    user: Option<&'a User>,
+    csrf: &'a str,
+    message: Option<String>,
+    username: &'a str,
+}
+
+fn login_page(message: Option<String>, username: &str, secure: bool) -> Result<Response, WebError> {
+    let csrf = random_token();
+    let page = render(&LoginPage {
+        user: None,
+        csrf: &csrf,
+        message,
+        username,
+    })?;
+    let mut response = page.into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, secure),
+    );
+    Ok(response)
+}
+
+/// `GET /login`.
+pub async fn login_form(State(state): State<Arc<AppState>>) -> Result<Response, WebError> {
+    login_page(None, "", state.secure_cookies)
+}
+
+/// The sign-in form's fields.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /login`: a new session (never the one the browser came with), or the form again.
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    client: Client,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if !tokens_match(&expected, &form.csrf) {
+        return Err(WebError::csrf(false));
+    }
+    let outcome = accounts::login(
+        &state.catalog,
+        &state.limiter,
+        form.username.trim(),
+        &form.password,
+        client.ip.as_deref(),
+        client.user_agent.as_deref(),
+    )
+    .await;
+    match outcome {
+        Ok(login) => {
+            let mut response = Redirect::to("/captures").into_response();
+            let h = response.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(
+                    SESSION_COOKIE,
+                    &login.token,
+                    SESSION_LIFETIME.as_secs(),
+                    state.secure_cookies,
+                ),
+            );
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(LOGIN_CSRF_COOKIE, "", 0, state.secure_cookies),
+            );
+            Ok(response)
+        }
+        Err(LoginError::Invalid) => {
+            let mut r = login_page(
+                Some("Wrong user name or password.".into()),
+                form.username.trim(),
+                state.secure_cookies,
+            )?;
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(r)
+        }
+        Err(e @ LoginError::TooManyAttempts(_)) => {
+            let mut r = login_page(
+                Some(e.to_string()),
+                form.username.trim(),
+                state.secure_cookies,
+            )?;
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            Ok(r)
+        }
+        Err(LoginError::Core(e)) => Err(WebError::internal(e, false)),
+    }
+}
+
+/// A form that only carries the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    who.check_csrf(Some(&form.csrf))?;
+    accounts::logout(
+        &state.catalog,
+        &who.token,
+        who.user(),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, state.secure_cookies),
+    );
+    Ok(response)
+}
+
+/// One item as the captures list shows it.
+struct ListedItem {
+    sha256: String,
+    short: String,
+    role: String,
+    name: String,
+    thumbnail: Option<String>,
+}
+
+struct ListedCapture {
+    id: i64,
+    captured_at: String,
+    source: String,
+    collector: String,
+    status: &'static str,
+    failure: Option<String>,
+    items: Vec<ListedItem>,
+}
+
+#[derive(Template)]
+#[template(path = "captures.html")]
+struct CapturesPage<'a> {
+    user: Option<&'a User>,
+    csrf: &'a str,
+    captures: Vec<ListedCapture>,
+}
+
+/// The thumbnail derived from an item, if one was made.
+async fn thumbnail_of(state: &AppState, item: &Sha256Digest) -> Result<Option<String>, WebError> {
+    Ok(state
+        .catalog
+        .derivations_of(item)
+        .await?
+        .iter()
+        .flat_map(|d| d.record.items.iter())
+        .find(|i| i.role == "thumbnail")
+        .map(|i| i.sha256.to_hex()))
+}
+
+/// `GET /captures`: the newest captures the user may see.
+pub async fn captures(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    let ids = state.catalog.captures_visible_to(who.user(), 200).await?;
+    let mut listed = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(StoredCapture { id, record }) = state.catalog.capture(id).await? else {
+            continue;
+        };
+        let mut items = Vec::new();
+        for i in &record.items {
+            let hex = i.sha256.to_hex();
+            items.push(ListedItem {
+                short: hex[..12].to_owned(),
+                thumbnail: thumbnail_of(&state, &i.sha256).await?,
+                sha256: hex,
+                role: i.role.clone(),
+                name: i.name.clone().unwrap_or_default(),
+            });
+        }
+        listed.push(ListedCapture {
+            id,
+            captured_at: record.captured_at,
+            source: record.source,
+            collector: record.collector,
+            status: record.status.as_str(),
+            failure: record
+                .failure
+                .map(|f| format!("[{}] {}", f.code, f.message)),
+            items,
+        });
+    }
+    Ok(render(&CapturesPage {
+        user: Some(who.user()),
+        csrf: &who.session.csrf_token,
+        captures: listed,
+    })?
+    .into_response())
+}
+
+struct Picture {
+    sha256: String,
+    role: String,
+    caption: String,
+}
+
+struct ItemCapture {
+    id: i64,
+    captured_at: String,
+    source: String,
+    collector: String,
+    name: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "item.html")]
+struct ItemPage<'a> {
+    user: Option<&'a User>,
+    csrf: &'a str,
+    sha256: String,
+    short: String,
+    size: u64,
+    kind: String,
+    revealed: bool,
+    pictures: Vec<Picture>,
+    preview_error: Option<String>,
+    flags: Vec<vigil_store::StoredFlag>,
+    facts: Vec<(String, String)>,
+    captures: Vec<ItemCapture>,
+    jobs: Vec<(String, String)>,
+}
+
+/// An item id from the path, visible to the user, else "not found" (the same answer for
+/// both, so ids cannot be probed).
+pub(crate) async fn visible_item(
+    state: &AppState,
+    who: &SignedIn,
+    id: &str,
+) -> Result<vigil_store::ItemRecord, WebError> {
+    let digest: Sha256Digest = id.parse().map_err(|_| WebError::not_found(who.api))?;
+    let item = state
+        .catalog
+        .item(&digest)
+        .await?
+        .ok_or_else(|| WebError::not_found(who.api))?;
+    if !state.catalog.item_visible_to(&digest, who.user()).await? {
+        return Err(WebError::not_found(who.api));
+    }
+    Ok(item)
+}
+
+/// The readable facts of a stored metadata report.
+fn facts_of(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut facts = Vec::new();
+    fn add(facts: &mut Vec<(String, String)>, label: &str, v: &serde_json::Value) {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => return,
+            other => other.to_string(),
+        };
+        if !text.is_empty() {
+            facts.push((label.to_owned(), text));
+        }
+    }
+    let image = &report["image"];
+    add(&mut facts, "Camera", &image["camera"]);
+    add(&mut facts, "Software", &image["software"]);
+    add(&mut facts, "Taken", &image["taken_at"]);
+    add(&mut facts, "Modified", &image["modified_at"]);
+    if let (Some(lat), Some(lon)) = (
+        image["gps"]["latitude"].as_f64(),
+        image["gps"]["longitude"].as_f64(),
+    ) {
+        facts.push(("GPS".into(), format!("{lat:.6}, {lon:.6}")));
+    }
+    let container = &report["container"];
+    add(&mut facts, "Container", &container["container"]);
+    add(&mut facts, "Duration (s)", &container["duration_secs"]);
+    for s in container["streams"].as_array().into_iter().flatten() {
+        let dims = match (s["width"].as_u64(), s["height"].as_u64()) {
+            (Some(w), Some(h)) => format!(" {w}×{h}"),
+            _ => String::new(),
+        };
+        facts.push((
+            format!("Stream {}", s["index"]),
+            format!(
+                "{} {}{dims}",
+                s["kind"].as_str().unwrap_or(""),
+                s["codec"].as_str().unwrap_or("")
+            ),
+        ));
+    }
+    for (k, v) in container["tags"].as_object().into_iter().flatten() {
+        add(&mut facts, &format!("Tag {k}"), v);
+    }
+    let post = &report["post"];
+    add(&mut facts, "Platform", &post["platform"]);
+    add(&mut facts, "Posted by", &post["uploader"]);
+    add(&mut facts, "Posted at (claimed)", &post["posted_at"]);
+    add(&mut facts, "Title", &post["title"]);
+    let c2pa = &report["credentials"];
+    add(&mut facts, "Content Credentials", &c2pa["validation_state"]);
+    facts
+}
+
+/// Query of the item page.
+#[derive(Deserialize)]
+pub struct ItemQuery {
+    #[serde(default)]
+    reveal: Option<String>,
+}
+
+/// `GET /items/{sha256}`: the item, blurred unless revealed; recorded as a view.
+pub async fn item(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Query(query): Query<ItemQuery>,
+) -> Result<Response, WebError> {
+    let item = visible_item(&state, &who, &id).await?;
+    let revealed = who.user().show_graphic || query.reveal.is_some();
+    let hex = item.sha256.to_hex();
+    accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "view",
+        &format!("item:{hex}"),
+        serde_json::json!({ "revealed": revealed }),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    let analysis = state.catalog.analysis(&item.sha256).await?;
+    let metadata = state.catalog.metadata_of(&item.sha256).await?;
+    let mut pictures = Vec::new();
+    for d in state.catalog.derivations_of(&item.sha256).await? {
+        for p in d.record.items {
+            let caption = p.detail["timestamp"]
+                .as_f64()
+                .map(|t| format!("{t:.2} s"))
+                .unwrap_or_default();
+            pictures.push(Picture {
+                sha256: p.sha256.to_hex(),
+                role: p.role,
+                caption,
+            });
+        }
+    }
+    let jobs: Vec<(String, String)> = state
+        .catalog
+        .jobs_of(&item.sha256)
+        .await?
+        .into_iter()
+        .map(|j| {
+            let outcome = match (&j.error_code, &j.error) {
+                (None, _) => format!("done in {:.2} s", j.seconds),
+                (Some(code), message) => {
+                    format!("failed [{code}] {}", message.as_deref().unwrap_or(""))
+                }
+            };
+            (j.job, outcome)
+        })
+        .collect();
+    let preview_error = jobs
+        .iter()
+        .find(|(j, o)| j == "preview" && o.starts_with("failed"))
+        .map(|(_, o)| o.clone());
+    let mut captures = Vec::new();
+    for cid in state.catalog.captures_with_item(&item.sha256).await? {
+        if let Some(c) = state.catalog.capture(cid).await? {
+            let name = c
+                .record
+                .items
+                .iter()
+                .find(|i| i.sha256 == item.sha256)
+                .and_then(|i| i.name.clone());
+            captures.push(ItemCapture {
+                id: c.id,
+                captured_at: c.record.captured_at,
+                source: c.record.source,
+                collector: c.record.collector,
+                name,
+            });
+        }
+    }
+    let kind = analysis
+        .map(|a| match (a.format, a.width, a.height) {
+            (Some(f), Some(w), Some(h)) => format!("{} ({f}, {w}×{h})", a.kind),
+            (Some(f), _, _) => format!("{} ({f})", a.kind),
+            _ => a.kind,
+        })
+        .unwrap_or_else(|| "not analysed yet".into());
+    let page = ItemPage {
+        user: Some(who.user()),
+        csrf: &who.session.csrf_token,
+        short: hex[..12].to_owned(),
+        sha256: hex.clone(),
+        size: item.size,
+        kind,
+        revealed,
+        pictures,
+        preview_error,
+        flags: metadata
+            .as_ref()
+            .map(|m| m.flags.clone())
+            .unwrap_or_default(),
+        facts: metadata.map(|m| facts_of(&m.report)).unwrap_or_default(),
+        captures,
+        jobs,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// `POST /items/{sha256}/reveal`: records that the user chose to see the pictures (the page
+/// script reveals them in place).
+pub async fn reveal(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, WebError> {
+    who.check_csrf(
+        headers
+            .get(crate::auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok()),
+    )?;
+    let item = visible_item(&state, &who, &id).await?;
+    accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "reveal",
+        &format!("item:{}", item.sha256.to_hex()),
+        serde_json::json!({}),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Bytes of a stored blob, streamed (a video may be gigabytes), with a safe type: never
+/// rendered by the browser as a page, whatever they contain.
+async fn blob_response(
+    state: &AppState,
+    digest: &Sha256Digest,
+    content_type: &'static str,
+    download: bool,
+    name: &str,
+) -> Result<Response, WebError> {
+    let file = tokio::fs::File::open(state.blobs.path_of(digest))
+        .await
+        .map_err(|e| WebError::internal(e, false))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|e| WebError::internal(e, false))?
+        .len();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if download {
+        let value = format!("attachment; filename=\"{name}\"");
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(response)
+}
+
+/// `GET /items/{sha256}/raw`: the original bytes, as a download; recorded.
+pub async fn raw(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let item = visible_item(&state, &who, &id).await?;
+    let hex = item.sha256.to_hex();
+    accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "download",
+        &format!("item:{hex}"),
+        serde_json::json!({ "size": item.size }),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    blob_response(
+        &state,
+        &item.sha256,
+        "application/octet-stream",
+        true,
+        &format!("{hex}.bin"),
+    )
+    .await
+}
+
+/// `GET /items/{sha256}/derived/{derived}`: a picture derived from the item (JPEG).
+pub async fn derived(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Path((id, derived)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let item = visible_item(&state, &who, &id).await?;
+    let digest: Sha256Digest = derived.parse().map_err(|_| WebError::not_found(false))?;
+    let belongs = state
+        .catalog
+        .derived_from(&digest)
+        .await?
+        .iter()
+        .any(|(_, source, _)| *source == item.sha256);
+    if !belongs {
+        return Err(WebError::not_found(false));
+    }
+    let mut response = blob_response(&state, &digest, "image/jpeg", false, "").await?;
+    // Content-addressed: the bytes behind this URL never change; private to this browser.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600, immutable"),
+    );
+    Ok(response)
+}
+
+/// `GET /static/app.css`.
+pub async fn css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../static/app.css"),
+    )
+}
+
+/// `GET /static/app.js`.
+pub async fn js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/app.js"),
+    )
+}

@@ -1,0 +1,502 @@
+//! The workspace's rules, request by request, against a real store: every endpoint for every
+//! role (and for no one), items of another collection, CSRF, session fixation, cookie flags,
+//! escaping of hostile text, security headers, and the audit trail.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vigil_core::Store;
+use vigil_store::{CaptureItem, CaptureRecord, CaptureStatus, Role};
+use vigil_web::{AppState, router};
+
+const XSS: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+
+struct World {
+    _dir: tempfile::TempDir,
+    state: Arc<AppState>,
+    /// An image in the `default` collection, with a derived thumbnail.
+    public_item: String,
+    thumbnail: String,
+    /// An item in collection `case-17`, which the viewer is not a member of.
+    case_item: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn call(state: &Arc<AppState>, request: Request<Body>) -> Reply {
+    let response = router(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(path);
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    r.body(Body::empty()).expect("request")
+}
+
+fn post_form(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
+    let mut r =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    r.body(Body::from(form.to_owned())).expect("request")
+}
+
+fn set_cookies(reply: &Reply) -> Vec<String> {
+    reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+fn cookie_value(reply: &Reply, name: &str) -> Option<String> {
+    set_cookies(reply).iter().find_map(|c| {
+        c.split(';')
+            .next()
+            .and_then(|kv| kv.split_once('='))
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    })
+}
+
+fn form_field(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    body.split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Signs in through the form; returns the session cookie header and the CSRF token.
+async fn sign_in(state: &Arc<AppState>, name: &str, password: &str) -> (String, String) {
+    let form_page = call(state, get("/login", None)).await;
+    let login_csrf = cookie_value(&form_page, "vigil_login_csrf").expect("login csrf cookie");
+    assert_eq!(form_field(&form_page.body, "csrf"), login_csrf);
+    let reply = call(
+        state,
+        post_form(
+            "/login",
+            Some(&format!("vigil_login_csrf={login_csrf}")),
+            &format!(
+                "username={name}&password={}&csrf={login_csrf}",
+                password.replace(' ', "+")
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let token = cookie_value(&reply, "vigil_session").expect("session cookie");
+    let cookie = format!("vigil_session={token}");
+    let me = call(state, get("/api/v1/me", Some(&cookie))).await;
+    let v: serde_json::Value = serde_json::from_str(&me.body).expect("json");
+    (cookie, v["csrf_token"].as_str().expect("csrf").to_owned())
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut store, _) = Store::init(&dir.path().join("store"), Some("test.example/log"))
+        .await
+        .expect("init");
+    let blobs = store.blobs().expect("blobs");
+    let photo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/threatexchange/pdq/data/bridge-mods/aaa-orig.jpg"
+    ))
+    .expect("photo");
+    let mut items = Vec::new();
+    for bytes in [photo.clone(), b"a note about the case".to_vec()] {
+        let mut staged = blobs.stage().expect("stage");
+        std::io::Write::write_all(&mut staged, &bytes).expect("write");
+        let published = blobs
+            .publish(vec![staged.finish().expect("finish")])
+            .expect("publish");
+        items.push((published[0].digest, published[0].size));
+    }
+    let record = |n: usize, name: &str| CaptureRecord {
+        run_id: "run".into(),
+        source: format!("https://t.me/channel/{n}?q={XSS}"),
+        kind: "url".into(),
+        method: "http".into(),
+        status: CaptureStatus::Ok,
+        failure: None,
+        collector: "tester".into(),
+        captured_at: "2026-11-27T10:00:00.000000Z".into(),
+        vigil_version: "0.1.0".into(),
+        tools: Default::default(),
+        note: None,
+        tags: vec![],
+        details: serde_json::json!({}),
+        items: vec![CaptureItem {
+            sha256: items[n].0,
+            size: items[n].1,
+            role: "body".into(),
+            name: Some(name.into()),
+        }],
+    };
+    let ids = store
+        .catalog
+        .commit_captures(&[record(0, &format!("photo{XSS}.jpg")), record(1, "note.txt")])
+        .await
+        .expect("captures");
+    let case = store
+        .catalog
+        .create_collection("case-17", "2026-11-27T10:00:00.000000Z")
+        .await
+        .expect("collection");
+    store
+        .catalog
+        .assign_capture(ids[1], case)
+        .await
+        .expect("assign");
+    vigil_core::enrich::enrich(
+        &store.catalog,
+        &blobs,
+        &vigil_core::enrich::EnrichOptions::default(),
+        &store.layout.pdq_index(),
+    )
+    .await
+    .expect("enrich");
+    for (name, role) in [
+        ("admin", Role::Admin),
+        ("ivan", Role::Investigator),
+        ("vera", Role::Viewer),
+    ] {
+        vigil_core::accounts::add_user(&store.catalog, name, "", role, "a long passphrase", "test")
+            .await
+            .expect("user");
+    }
+    let derivations = store
+        .catalog
+        .derivations_of(&items[0].0)
+        .await
+        .expect("derivations");
+    let thumbnail = derivations[0].record.items[0].sha256.to_hex();
+    let state = Arc::new(AppState {
+        catalog: store.catalog.clone(),
+        blobs,
+        limiter: Default::default(),
+        secure_cookies: true,
+    });
+    World {
+        _dir: dir,
+        state,
+        public_item: items[0].0.to_hex(),
+        thumbnail,
+        case_item: items[1].0.to_hex(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_endpoint_for_every_role() {
+    let w = world().await;
+    let s = &w.state;
+    let mut sessions = vec![("anonymous", None, String::new())];
+    for name in ["vera", "ivan", "admin"] {
+        let (cookie, csrf) = sign_in(s, name, "a long passphrase").await;
+        sessions.push((name, Some(cookie), csrf));
+    }
+    let (a, t, c) = (&w.public_item, &w.thumbnail, &w.case_item);
+    use StatusCode as S;
+    // (path, expected for anonymous, viewer vera, investigator ivan, admin). Vera is not a
+    // member of case-17; ivan neither (investigators see their collections, not all).
+    let table: Vec<(String, [StatusCode; 4])> = vec![
+        ("/".into(), [S::SEE_OTHER; 4]),
+        ("/captures".into(), [S::SEE_OTHER, S::OK, S::OK, S::OK]),
+        (format!("/items/{a}"), [S::SEE_OTHER, S::OK, S::OK, S::OK]),
+        (
+            format!("/items/{c}"),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::OK],
+        ),
+        (
+            format!("/items/{}", "0".repeat(64)),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            "/items/not-a-digest".into(),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            format!("/items/{a}/raw"),
+            [S::SEE_OTHER, S::OK, S::OK, S::OK],
+        ),
+        (
+            format!("/items/{c}/raw"),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::OK],
+        ),
+        (
+            format!("/items/{a}/derived/{t}"),
+            [S::SEE_OTHER, S::OK, S::OK, S::OK],
+        ),
+        // A derived picture asked for under another item is not served.
+        (
+            format!("/items/{c}/derived/{t}"),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        ("/api/v1/me".into(), [S::UNAUTHORIZED, S::OK, S::OK, S::OK]),
+        (
+            "/api/v1/captures".into(),
+            [S::UNAUTHORIZED, S::OK, S::OK, S::OK],
+        ),
+        (
+            format!("/api/v1/items/{a}"),
+            [S::UNAUTHORIZED, S::OK, S::OK, S::OK],
+        ),
+        (
+            format!("/api/v1/items/{c}"),
+            [S::UNAUTHORIZED, S::NOT_FOUND, S::NOT_FOUND, S::OK],
+        ),
+        (
+            "/api/v1/taxonomy".into(),
+            [S::UNAUTHORIZED, S::OK, S::OK, S::OK],
+        ),
+        ("/api/v1/openapi.json".into(), [S::OK; 4]),
+        ("/static/app.css".into(), [S::OK; 4]),
+    ];
+    for (path, expected) in &table {
+        for (n, (who, cookie, _)) in sessions.iter().enumerate() {
+            let reply = call(s, get(path, cookie.as_deref())).await;
+            assert_eq!(
+                reply.status, expected[n],
+                "GET {path} as {who}: {}",
+                reply.body
+            );
+            if path.starts_with("/api/v1/") && reply.status != S::OK {
+                let v: serde_json::Value = serde_json::from_str(&reply.body).expect("json error");
+                assert!(v["error"].is_string(), "{v}");
+            }
+            assert!(
+                reply.headers.get(header::CONTENT_SECURITY_POLICY).is_some(),
+                "CSP on {path}"
+            );
+        }
+    }
+    // Only admins see the case's capture in the lists.
+    for (who, cookie, _) in &sessions[1..] {
+        let reply = call(s, get("/api/v1/captures", cookie.as_deref())).await;
+        let v: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+        let n = v["captures"].as_array().map(Vec::len);
+        assert_eq!(n, Some(if *who == "admin" { 2 } else { 1 }), "{who}");
+    }
+
+    // State-changing requests need the session's CSRF token.
+    let (_, cookie, csrf) = &sessions[1];
+    let reveal = |token: Option<&str>| {
+        let mut r = Request::post(format!("/items/{a}/reveal"))
+            .header(header::COOKIE, cookie.as_deref().unwrap_or_default());
+        if let Some(t) = token {
+            r = r.header("x-csrf-token", t);
+        }
+        r.body(Body::empty()).expect("request")
+    };
+    assert_eq!(call(s, reveal(None)).await.status, S::FORBIDDEN);
+    assert_eq!(call(s, reveal(Some("forged"))).await.status, S::FORBIDDEN);
+    assert_eq!(call(s, reveal(Some(csrf))).await.status, S::NO_CONTENT);
+    let no_token = call(s, post_form("/logout", cookie.as_deref(), "csrf=")).await;
+    assert_eq!(no_token.status, S::FORBIDDEN);
+    let out = call(
+        s,
+        post_form("/logout", cookie.as_deref(), &format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(out.status, S::SEE_OTHER);
+    assert_eq!(
+        call(s, get("/captures", cookie.as_deref())).await.status,
+        S::SEE_OTHER,
+        "signed out"
+    );
+
+    // The audit trail holds the views, downloads and reveals, by whom, and its chain holds.
+    let events = s.catalog.audit_events(0, 1000, None).await.expect("events");
+    let did = |who: &str, action: &str, subject: &str| {
+        events
+            .iter()
+            .any(|e| e.event.actor == who && e.event.action == action && e.event.subject == subject)
+    };
+    assert!(did("vera", "view", &format!("item:{a}")));
+    assert!(did("vera", "download", &format!("item:{a}")));
+    assert!(did("vera", "reveal", &format!("item:{a}")));
+    assert!(did("admin", "view", &format!("item:{c}")));
+    assert!(
+        !did("vera", "view", &format!("item:{c}")),
+        "refused reads are not views"
+    );
+    assert!(did("vera", "logout", "user:vera"));
+    assert!(
+        s.catalog
+            .verify_audit_chain()
+            .await
+            .expect("chain")
+            .1
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_is_protected() {
+    let w = world().await;
+    let s = &w.state;
+    // The form needs its double-submit token.
+    let reply = call(
+        s,
+        post_form(
+            "/login",
+            None,
+            "username=vera&password=a+long+passphrase&csrf=x",
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    // A session token planted before sign-in is never the one given after (no fixation),
+    // and the planted one opens nothing.
+    let form_page = call(s, get("/login", Some("vigil_session=planted-by-attacker"))).await;
+    let login_csrf = cookie_value(&form_page, "vigil_login_csrf").expect("cookie");
+    let reply = call(
+        s,
+        post_form(
+            "/login",
+            Some(&format!(
+                "vigil_session=planted-by-attacker; vigil_login_csrf={login_csrf}"
+            )),
+            &format!("username=vera&password=a+long+passphrase&csrf={login_csrf}"),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let token = cookie_value(&reply, "vigil_session").expect("session");
+    assert_ne!(token, "planted-by-attacker");
+    assert_eq!(token.len(), 43);
+    let flags = set_cookies(&reply)
+        .into_iter()
+        .find(|c| c.starts_with("vigil_session="))
+        .expect("cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(flags.contains(flag), "{flags}");
+    }
+    let planted = call(
+        s,
+        get("/api/v1/me", Some("vigil_session=planted-by-attacker")),
+    )
+    .await;
+    assert_eq!(planted.status, StatusCode::UNAUTHORIZED);
+
+    // Wrong passwords: the same answer as an unknown name, then refused for a while.
+    let try_password = |name: &'static str, password: &'static str| {
+        let s = s.clone();
+        async move {
+            let form_page = call(&s, get("/login", None)).await;
+            let t = cookie_value(&form_page, "vigil_login_csrf").expect("cookie");
+            call(
+                &s,
+                post_form(
+                    "/login",
+                    Some(&format!("vigil_login_csrf={t}")),
+                    &format!("username={name}&password={password}&csrf={t}"),
+                ),
+            )
+            .await
+        }
+    };
+    let unknown = try_password("nobody", "whatever").await;
+    let wrong = try_password("ivan", "wrong").await;
+    assert_eq!(
+        (unknown.status, wrong.status),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert!(
+        unknown.body.contains("Wrong user name or password")
+            && wrong.body.contains("Wrong user name or password")
+    );
+    for _ in 0..4 {
+        try_password("ivan", "wrong").await;
+    }
+    let refused = try_password("ivan", "a+long+passphrase").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_text_comes_back_escaped_and_media_blurred() {
+    let w = world().await;
+    let s = &w.state;
+    let (cookie, _) = sign_in(s, "vera", "a long passphrase").await;
+    for path in ["/captures".to_string(), format!("/items/{}", w.public_item)] {
+        let page = call(s, get(&path, Some(&cookie))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            !page.body.contains("<script>alert"),
+            "{path}: raw script tag"
+        );
+        assert!(!page.body.contains("<img src=x"), "{path}: raw img tag");
+        // Escaped as character references (askama writes them numerically).
+        let escaped = page
+            .body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;");
+        assert!(escaped, "{path}: {}", page.body);
+    }
+    let item = call(s, get(&format!("/items/{}", w.public_item), Some(&cookie))).await;
+    assert!(
+        item.body.contains("class=\"media blurred\""),
+        "blurred by default"
+    );
+    assert!(item.body.contains("?reveal=1"));
+    let revealed = call(
+        s,
+        get(&format!("/items/{}?reveal=1", w.public_item), Some(&cookie)),
+    )
+    .await;
+    assert!(
+        !revealed.body.contains("media blurred"),
+        "revealed on request"
+    );
+    // The raw bytes are a download of a type no browser renders.
+    let raw = call(
+        s,
+        get(&format!("/items/{}/raw", w.public_item), Some(&cookie)),
+    )
+    .await;
+    assert_eq!(
+        raw.headers[header::CONTENT_TYPE],
+        "application/octet-stream"
+    );
+    assert!(
+        raw.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .expect("ascii")
+            .starts_with("attachment")
+    );
+    assert_eq!(raw.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}
