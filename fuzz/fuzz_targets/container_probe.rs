@@ -104,6 +104,8 @@ fuzz_target!(|data: &[u8]| {
             max_pixels_per_frame: 1920 * 1080,
             max_frames: 2_000,
             max_duration_secs: 600.0,
+            // Generous: libFuzzer's own -timeout catches hangs; this bounds slow inputs.
+            time_limit: Some(std::time::Duration::from_secs(30)),
         },
     };
     let Ok(preview) = video_preview(&path, &options) else {

@@ -172,9 +172,12 @@ fn probe_with(path: &Path, force_stream_info: bool) -> Result<MediaProbe, VideoE
         Some(input.bit_rate())
     } else {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        // An absurd duration (a crafted header) gives an estimate below one bit a second:
+        // unknown, not zero (found by the `container_probe` fuzz target).
         duration_secs
             .filter(|d| *d > 0.0 && size > 0)
             .map(|d| (size as f64 * 8.0 / d).round() as i64)
+            .filter(|b| *b > 0)
     };
     let mut streams = Vec::new();
     for stream in input.streams() {
@@ -287,6 +290,25 @@ mod tests {
         let brand = p.tags.get("major_brand").expect("brand");
         assert!(brand.contains('\u{fffd}'), "{brand:?}");
         assert!(serde_json::to_string(&p).is_ok());
+    }
+
+    /// A movie header whose version byte says 64-bit fields where there are 32-bit ones makes
+    /// FFmpeg read a duration of 2^40 s; the bit rate is then unknown, never zero.
+    #[test]
+    fn an_absurd_duration_gives_no_bit_rate() {
+        let mut bytes =
+            std::fs::read(Path::new(VIDEOS).join("test-padded-dimensions.mp4")).expect("read");
+        let at = bytes
+            .windows(4)
+            .position(|w| w == b"mvhd")
+            .expect("a movie header");
+        bytes[at + 4] = 1;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mvhd.mp4");
+        std::fs::write(&path, &bytes).expect("write");
+        if let Ok(p) = probe(&path) {
+            assert!(p.bit_rate.is_none_or(|b| b > 0), "{:?}", p.bit_rate);
+        }
     }
 
     #[test]

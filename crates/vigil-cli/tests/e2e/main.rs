@@ -9,6 +9,7 @@ mod crash;
 mod enrich;
 mod log;
 mod media;
+mod serve;
 mod similar;
 mod ssrf;
 mod verify;

@@ -1,0 +1,184 @@
+//! The workspace from the real binary: `vigil user add`, `vigil serve` on a free loopback
+//! port, signing in over HTTP, an item page, `vigil audit`, and `vigil verify` naming an
+//! edited audit event.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+
+use crate::support::*;
+
+/// `vigil serve`, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(s: &TestStore) -> Server {
+    let mut child = s
+        .cmd()
+        .args(["--json", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("listening line");
+    let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+    let url = v["url"].as_str().expect("url");
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request; returns (status, headers as lines, body).
+fn http(addr: &str, request: &str) -> (u16, Vec<String>, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, lines.map(str::to_owned).collect(), body.to_owned())
+}
+
+fn cookie_from(headers: &[String], name: &str) -> Option<String> {
+    headers.iter().find_map(|h| {
+        let value = h.strip_prefix("set-cookie: ")?;
+        let (k, v) = value.split(';').next()?.split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+#[test]
+fn users_sign_in_see_items_and_every_view_is_audited() {
+    let s = TestStore::new();
+    let src = s.dir.path().join("in");
+    let photo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/threatexchange/pdq/data/bridge-mods/aaa-orig.jpg");
+    write(&src.join("photo.jpg"), &std::fs::read(photo).expect("read"));
+    let (out, lines) = s.vigil_json(&["capture", &src.to_string_lossy()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sha = events(&lines, "committed")[0]["items"][0]["sha256"]
+        .as_str()
+        .expect("sha")
+        .to_owned();
+
+    // The first admin, with a generated password printed once.
+    let (out, added) = s.vigil_json(&["user", "add", "root", "--role", "admin"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let password = added[0]["password"].as_str().expect("generated").to_owned();
+    assert!(password.len() >= 20);
+    let mut viewer = s
+        .cmd()
+        .args([
+            "user",
+            "add",
+            "vera",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("user add");
+    viewer
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a long passphrase\n")
+        .expect("password");
+    assert!(viewer.wait().expect("wait").success());
+    let weak = s.vigil(&[
+        "user",
+        "add",
+        "weak",
+        "--role",
+        "viewer",
+        "--password-stdin",
+    ]);
+    assert!(!weak.status.success(), "an empty password is refused");
+
+    let server = serve(&s);
+    let (status, headers, body) = http(
+        &server.addr,
+        "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.starts_with("content-security-policy:"))
+    );
+    let login_csrf = cookie_from(&headers, "vigil_login_csrf").expect("login csrf");
+    let form = format!("username=vera&password=a+long+passphrase&csrf={login_csrf}");
+    let (status, headers, _) = http(
+        &server.addr,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: vigil_login_csrf={login_csrf}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert_eq!(status, 303);
+    let session = cookie_from(&headers, "vigil_session").expect("session");
+    let (status, _, body) = http(
+        &server.addr,
+        &format!(
+            "GET /items/{sha} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: vigil_session={session}\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("media blurred"), "{body}");
+    drop(server);
+
+    // The audit trail, from the command line.
+    let (_, audit) = s.vigil_json(&["audit"]);
+    let actions: Vec<(String, String)> = audit
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or("").to_owned(),
+                e["action"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        actions
+            .iter()
+            .any(|(who, what)| who.starts_with("cli:") && what == "user-add")
+    );
+    assert!(actions.contains(&("vera".into(), "login".into())));
+    assert!(
+        actions.contains(&("vera".into(), "view".into())),
+        "{actions:?}"
+    );
+    let ok = s.vigil(&["verify"]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+
+    // Someone edits an event in the catalog: verification names it.
+    s.sql("UPDATE audit_events SET actor = 'nobody' WHERE action = 'view'");
+    let (out, report) = s.vigil_json(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let problems = report[0]["problems"].to_string();
+    assert!(problems.contains("\"problem\":\"audit\""), "{problems}");
+    assert!(problems.contains("edited"), "{problems}");
+}
