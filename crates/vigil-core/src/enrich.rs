@@ -122,6 +122,38 @@ pub async fn enrich(
     Ok(summary)
 }
 
+/// The captured items a job has yet to run on, a page at a time (keyset paging on the
+/// digest, so a pass over millions of items runs in bounded memory).
+struct PendingItems {
+    job: &'static str,
+    retry_failed: bool,
+    after: Option<String>,
+}
+
+impl PendingItems {
+    fn new(job: &'static str, retry_failed: bool) -> Self {
+        PendingItems {
+            job,
+            retry_failed,
+            after: None,
+        }
+    }
+
+    /// The next page; empty at the end.
+    async fn next_page(
+        &mut self,
+        catalog: &Catalog,
+    ) -> Result<Vec<vigil_store::ItemRecord>, CoreError> {
+        let items = catalog
+            .items_pending_job(self.job, self.retry_failed, self.after.as_deref(), 500)
+            .await?;
+        if let Some(last) = items.last() {
+            self.after = Some(last.sha256.to_hex());
+        }
+        Ok(items)
+    }
+}
+
 /// Records how a job ended, and counts a failure.
 async fn record_job(
     catalog: &Catalog,
@@ -166,16 +198,13 @@ async fn analysis_pass(
     summary: &mut EnrichSummary,
 ) -> Result<(), CoreError> {
     let mut hasher = Some(PdqHasher::new());
-    let mut after: Option<String> = None;
+    let mut pending = PendingItems::new("analysis", options.retry_failed);
     let mut index: Option<NearDupIndex> = None;
     loop {
-        let items = catalog
-            .items_pending_job("analysis", options.retry_failed, after.as_deref(), 500)
-            .await?;
-        let Some(last) = items.last() else {
+        let items = pending.next_page(catalog).await?;
+        if items.is_empty() {
             break;
-        };
-        after = Some(last.sha256.to_hex());
+        }
         for item in items {
             let sha = item.sha256;
             let path = blobs.path_of(&sha);
@@ -252,15 +281,12 @@ async fn metadata_pass(
     options: &EnrichOptions,
     summary: &mut EnrichSummary,
 ) -> Result<(), CoreError> {
-    let mut after: Option<String> = None;
+    let mut pending = PendingItems::new("metadata", options.retry_failed);
     loop {
-        let items = catalog
-            .items_pending_job("metadata", options.retry_failed, after.as_deref(), 500)
-            .await?;
-        let Some(last) = items.last() else {
+        let items = pending.next_page(catalog).await?;
+        if items.is_empty() {
             break;
-        };
-        after = Some(last.sha256.to_hex());
+        }
         for item in items {
             let sha = item.sha256;
             let context = catalog.capture_context(&sha).await?;
@@ -328,15 +354,12 @@ async fn preview_pass(
     options: &EnrichOptions,
     summary: &mut EnrichSummary,
 ) -> Result<(), CoreError> {
-    let mut after: Option<String> = None;
+    let mut pending = PendingItems::new("preview", options.retry_failed);
     loop {
-        let items = catalog
-            .items_pending_job("preview", options.retry_failed, after.as_deref(), 500)
-            .await?;
-        let Some(last) = items.last() else {
+        let items = pending.next_page(catalog).await?;
+        if items.is_empty() {
             break;
-        };
-        after = Some(last.sha256.to_hex());
+        }
         for item in items {
             let sha = item.sha256;
             // A run killed between logging a derivation and recording the job: the preview

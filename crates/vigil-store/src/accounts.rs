@@ -360,33 +360,10 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::{CaptureItem, CaptureRecord, CaptureStatus};
 
-    fn capture(item: Sha256Digest) -> CaptureRecord {
-        CaptureRecord {
-            run_id: "run".into(),
-            source: "/src".into(),
-            kind: "file".into(),
-            method: "file".into(),
-            status: CaptureStatus::Ok,
-            failure: None,
-            collector: "tester".into(),
-            captured_at: "2026-11-25T10:00:00.000000Z".into(),
-            vigil_version: "0.1.0".into(),
-            tools: BTreeMap::new(),
-            note: None,
-            tags: vec![],
-            details: serde_json::json!({}),
-            items: vec![CaptureItem {
-                sha256: item,
-                size: 1,
-                role: "file".into(),
-                name: None,
-            }],
-        }
+    fn capture(item: Sha256Digest) -> crate::CaptureRecord {
+        crate::test_support::capture(&[item])
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -247,36 +247,15 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::{
-        CaptureItem, CaptureRecord, CaptureStatus, LeafSubject, decode_capture_leaf,
-        decode_derivation_leaf,
-    };
+    use crate::{CaptureRecord, LeafSubject, decode_capture_leaf, decode_derivation_leaf};
 
     fn capture(item: Sha256Digest) -> CaptureRecord {
-        CaptureRecord {
-            run_id: "run".into(),
-            source: "/src/post.mp4".into(),
-            kind: "file".into(),
-            method: "file".into(),
-            status: CaptureStatus::Ok,
-            failure: None,
-            collector: "tester".into(),
-            captured_at: "2026-11-25T10:00:00.000000Z".into(),
-            vigil_version: "0.1.0".into(),
-            tools: BTreeMap::new(),
-            note: None,
-            tags: vec![],
-            details: serde_json::json!({}),
-            items: vec![CaptureItem {
-                sha256: item,
-                size: 1000,
-                role: "file".into(),
-                name: Some("post.mp4".into()),
-            }],
-        }
+        let mut c = crate::test_support::capture(&[item]);
+        c.source = "/src/post.mp4".into();
+        c.items[0].size = 1000;
+        c.items[0].name = Some("post.mp4".into());
+        c
     }
 
     fn derivation(source: Sha256Digest) -> DerivationRecord {

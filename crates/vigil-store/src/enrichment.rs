@@ -274,33 +274,19 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::{CaptureItem, CaptureRecord, CaptureStatus};
+    use crate::CaptureRecord;
 
     fn capture(at: &str, role: &str, name: &str, details: serde_json::Value) -> CaptureRecord {
-        CaptureRecord {
-            run_id: "run".into(),
-            source: format!("https://example.org/{name}"),
-            kind: "url".into(),
-            method: "http".into(),
-            status: CaptureStatus::Ok,
-            failure: None,
-            collector: "tester".into(),
-            captured_at: at.into(),
-            vigil_version: "0.1.0".into(),
-            tools: BTreeMap::new(),
-            note: None,
-            tags: vec![],
-            details,
-            items: vec![CaptureItem {
-                sha256: Sha256Digest::of(b"photo"),
-                size: 5,
-                role: role.into(),
-                name: Some(name.into()),
-            }],
-        }
+        let mut c = crate::test_support::capture(&[Sha256Digest::of(b"photo")]);
+        c.source = format!("https://example.org/{name}");
+        (c.kind, c.method) = ("url".into(), "http".into());
+        c.captured_at = at.into();
+        c.details = details;
+        c.items[0].size = 5;
+        c.items[0].role = role.into();
+        c.items[0].name = Some(name.into());
+        c
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -46,6 +46,8 @@ mod leaf;
 mod logdir;
 mod media;
 mod similarity;
+#[cfg(test)]
+mod test_support;
 mod timestamp;
 
 pub use accounts::{AccountError, NewSession, Role, Session, User};

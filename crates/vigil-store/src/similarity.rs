@@ -377,37 +377,10 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::{CaptureItem, CaptureRecord, CaptureStatus, MediaAnalysis};
+    use crate::MediaAnalysis;
 
-    fn capture(items: &[Sha256Digest]) -> CaptureRecord {
-        CaptureRecord {
-            run_id: "run".into(),
-            source: "/src".into(),
-            kind: "file".into(),
-            method: "file".into(),
-            status: CaptureStatus::Ok,
-            failure: None,
-            collector: "tester".into(),
-            captured_at: "2026-11-25T10:00:00.000000Z".into(),
-            vigil_version: "0.1.0".into(),
-            tools: BTreeMap::new(),
-            note: None,
-            tags: vec![],
-            details: serde_json::json!({}),
-            items: items
-                .iter()
-                .map(|d| CaptureItem {
-                    sha256: *d,
-                    size: 1,
-                    role: "file".into(),
-                    name: None,
-                })
-                .collect(),
-        }
-    }
+    use crate::test_support::capture;
 
     fn analysis(sha256: Sha256Digest, hashes: &[(u8, u8)]) -> MediaAnalysis {
         MediaAnalysis {

@@ -8,23 +8,6 @@ fn vectors() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
 }
 
-fn problems(s: &TestStore) -> Vec<String> {
-    let (out, lines) = s.vigil_json(&["verify"]);
-    assert_eq!(out.status.code(), Some(1), "verify must fail");
-    lines[0]["problems"]
-        .as_array()
-        .expect("problems")
-        .iter()
-        .map(|p| {
-            format!(
-                "{} {}",
-                p["subject"].as_str().unwrap_or(""),
-                p["detail"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn a_video_gets_logged_previews_and_inspect_item_shows_them() {
     let s = TestStore::new();
@@ -119,7 +102,7 @@ fn a_video_gets_logged_previews_and_inspect_item_shows_them() {
     let published = std::fs::read_to_string(s.store().join("log/checkpoint")).expect("checkpoint");
     assert_eq!(published.lines().nth(1), Some("4"), "{published}");
     s.sql("UPDATE derivation_items SET name = 'other.jpg' WHERE position = 0");
-    let found = problems(&s);
+    let found = s.log_problems();
     assert!(
         found
             .iter()

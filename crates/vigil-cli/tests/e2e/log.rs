@@ -254,26 +254,9 @@ fn verify_re_derives_the_log_and_names_what_was_changed() {
     let ok = s.vigil(&["verify"]);
     assert!(ok.status.success(), "{}", text(&ok.stdout));
 
-    let problems = |s: &TestStore| -> Vec<String> {
-        let (out, lines) = s.vigil_json(&["verify"]);
-        assert_eq!(out.status.code(), Some(1), "verify must fail");
-        lines[0]["problems"]
-            .as_array()
-            .expect("problems")
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} {}",
-                    p["subject"].as_str().unwrap_or(""),
-                    p["detail"].as_str().unwrap_or("")
-                )
-            })
-            .collect()
-    };
-
     // Someone rewrites who collected capture #2 in the catalog.
     s.sql("UPDATE captures SET collector = 'someone else' WHERE id = 2");
-    let found = problems(&s);
+    let found = s.log_problems();
     assert!(
         found
             .iter()
@@ -293,7 +276,7 @@ fn verify_re_derives_the_log_and_names_what_was_changed() {
     let mut bad = good.clone();
     bad[40] ^= 1;
     std::fs::write(&tile, &bad).expect("write");
-    let found = problems(&s);
+    let found = s.log_problems();
     assert!(
         found
             .iter()
@@ -317,7 +300,7 @@ fn verify_re_derives_the_log_and_names_what_was_changed() {
 
     // A recorded checkpoint is replaced by one with another root.
     s.sql("UPDATE log_checkpoints SET root_hash = zeroblob(32) WHERE tree_size = 1");
-    let found = problems(&s);
+    let found = s.log_problems();
     assert!(
         found.iter().any(|p| p.starts_with("checkpoint 1 ")),
         "{found:?}"

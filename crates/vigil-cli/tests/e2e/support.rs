@@ -78,6 +78,24 @@ impl TestStore {
             .join(sha)
     }
 
+    /// `vigil verify`, which must fail: each log problem as "subject detail".
+    pub fn log_problems(&self) -> Vec<String> {
+        let (out, lines) = self.vigil_json(&["verify"]);
+        assert_eq!(out.status.code(), Some(1), "verify must fail");
+        lines[0]["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    p["subject"].as_str().unwrap_or(""),
+                    p["detail"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
     /// Runs SQL against the catalog, as someone tampering with it would.
     pub fn sql(&self, statement: &str) {
         let path = self.store().join("catalog.sqlite");
