@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod capture;
 pub mod config;
 pub mod enrich;
+pub mod incidents;
 pub mod inspect;
 pub mod jobs;
 pub mod log;

@@ -340,6 +340,16 @@ impl Catalog {
         Ok(())
     }
 
+    /// Ids of the collections a user belongs to.
+    pub async fn collections_of(&self, user_id: i64) -> Result<Vec<i64>, CatalogError> {
+        Ok(sqlx::query_scalar(
+            "SELECT collection_id FROM collection_members WHERE user_id = ? ORDER BY collection_id",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Puts a capture in a collection (captures start in `default`).
     pub async fn assign_capture(
         &self,

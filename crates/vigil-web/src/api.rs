@@ -4,11 +4,16 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use vigil_core::accounts;
+use vigil_core::incidents::{self, IncidentError};
+use vigil_store::{IncidentFields, Role};
 
 use crate::auth::SignedIn;
 use crate::pages::visible_item;
@@ -22,6 +27,257 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/captures", get(captures))
         .route("/items/{sha256}", get(item))
         .route("/taxonomy", get(taxonomy))
+        .route("/incidents", get(incidents).post(create_incident))
+        .route("/incidents/{id}", get(incident).put(update_incident))
+        .route("/incidents/{id}/links", post(link))
+        .route("/incidents/{id}/comments", post(add_comment))
+        .route("/incidents/{id}/comments/{comment}", put(edit_comment))
+        .route("/items/{sha256}/publisher", put(set_publisher))
+}
+
+fn incident_error(e: IncidentError) -> WebError {
+    match e {
+        IncidentError::NotFound => WebError::not_found(true),
+        IncidentError::Forbidden => WebError::forbidden(true),
+        IncidentError::Invalid(why) => WebError::bad_request(why, true),
+        IncidentError::Core(e) => WebError::internal(e, true),
+    }
+}
+
+/// A JSON body, or a JSON error saying what is wrong with it.
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, WebError> {
+    b.map(|Json(v)| v)
+        .map_err(|e| WebError::bad_request(e.body_text(), true))
+}
+
+/// The CSRF token of a state-changing API request, from `X-CSRF-Token`.
+fn csrf(who: &SignedIn, headers: &HeaderMap) -> Result<(), WebError> {
+    who.check_csrf(
+        headers
+            .get(crate::auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// `GET /api/v1/incidents`: the incidents the user may see, most recently changed first.
+async fn incidents(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+) -> Result<Json<Value>, WebError> {
+    let api = |e: vigil_store::CatalogError| WebError::internal(e, true);
+    let ids = state
+        .catalog
+        .incidents_visible_to(who.user(), 500)
+        .await
+        .map_err(api)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(i) = state.catalog.incident(id).await.map_err(api)? {
+            out.push(i);
+        }
+    }
+    Ok(Json(json!({ "incidents": out })))
+}
+
+/// Body of `POST /api/v1/incidents`.
+#[derive(Deserialize)]
+struct NewIncident {
+    #[serde(default = "default_collection")]
+    collection_id: i64,
+    #[serde(flatten)]
+    fields: IncidentFields,
+}
+
+fn default_collection() -> i64 {
+    1
+}
+
+/// `POST /api/v1/incidents` (investigators, admins).
+async fn create_incident(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    b: Result<Json<NewIncident>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let new = body(b)?;
+    let created = incidents::create(
+        &state.catalog,
+        who.user(),
+        new.collection_id,
+        &new.fields,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok((StatusCode::CREATED, Json(json!(created))))
+}
+
+/// `GET /api/v1/incidents/{id}`: with tags explained, history and comments.
+async fn incident(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, WebError> {
+    let view = incidents::view(&state.catalog, who.user(), id, who.client.ip.as_deref())
+        .await
+        .map_err(incident_error)?;
+    Ok(Json(json!(view)))
+}
+
+/// Body of `PUT /api/v1/incidents/{id}`.
+#[derive(Deserialize)]
+struct IncidentUpdate {
+    status: String,
+    #[serde(flatten)]
+    fields: IncidentFields,
+}
+
+/// `PUT /api/v1/incidents/{id}`: all fields and the status; answers the changes recorded.
+async fn update_incident(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    b: Result<Json<IncidentUpdate>, JsonRejection>,
+) -> Result<Json<Value>, WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let u = body(b)?;
+    let changes = incidents::update(
+        &state.catalog,
+        who.user(),
+        id,
+        &u.fields,
+        &u.status,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok(Json(json!({ "changes": changes })))
+}
+
+/// Body of `POST /api/v1/incidents/{id}/links`.
+#[derive(Deserialize)]
+struct Link {
+    /// `tag`, `label` or `item`.
+    kind: String,
+    value: String,
+    #[serde(default = "yes")]
+    add: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/v1/incidents/{id}/links`: add or remove a tag, label or item.
+async fn link(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    b: Result<Json<Link>, JsonRejection>,
+) -> Result<Json<Value>, WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let l = body(b)?;
+    let changed = incidents::link(
+        &state.catalog,
+        who.user(),
+        id,
+        &l.kind,
+        &l.value,
+        l.add,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok(Json(json!({ "changed": changed })))
+}
+
+/// Body of the comment endpoints.
+#[derive(Deserialize)]
+struct CommentBody {
+    body: String,
+}
+
+/// `POST /api/v1/incidents/{id}/comments`.
+async fn add_comment(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let c = body(b)?;
+    let comment = incidents::comment(
+        &state.catalog,
+        who.user(),
+        id,
+        &c.body,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": comment }))))
+}
+
+/// `PUT /api/v1/incidents/{id}/comments/{comment}` (its author, or an admin).
+async fn edit_comment(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path((id, comment)): Path<(i64, i64)>,
+    b: Result<Json<CommentBody>, JsonRejection>,
+) -> Result<StatusCode, WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let c = body(b)?;
+    incidents::edit_comment(
+        &state.catalog,
+        who.user(),
+        id,
+        comment,
+        &c.body,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of `PUT /api/v1/items/{sha256}/publisher`.
+#[derive(Deserialize)]
+struct PublisherBody {
+    publisher: String,
+}
+
+/// `PUT /api/v1/items/{sha256}/publisher`: who published the footage.
+async fn set_publisher(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    b: Result<Json<PublisherBody>, JsonRejection>,
+) -> Result<StatusCode, WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let p = body(b)?;
+    let digest: vigil_store::Sha256Digest = id.parse().map_err(|_| WebError::not_found(true))?;
+    incidents::set_publisher(
+        &state.catalog,
+        who.user(),
+        &digest,
+        &p.publisher,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/me`: the signed-in account and its CSRF token.
@@ -100,6 +356,7 @@ pub fn openapi_document() -> Value {
                 "401" => "Not signed in (`sign-in-required`).",
                 "403" => "The role does not allow it (`forbidden`), or no CSRF token (`csrf`).",
                 "404" => "Missing, or not visible to this account (`not-found`).",
+                "400" => "The request is not valid (`bad-request`); the message says why.",
                 _ => "Error.",
             };
             map.insert(
@@ -152,6 +409,18 @@ pub fn openapi_document() -> Value {
             } },
             "/taxonomy": { "get": { "summary": "The IHL taxonomy: categories, entries, provisions, legal notes.", "responses": ok("The taxonomy.", errors(&["401"])) } },
             "/openapi.json": { "get": { "summary": "This document.", "security": [], "responses": ok("OpenAPI 3.1.", json!({})) } },
+            "/incidents": {
+                "get": { "summary": "The incidents the account may see, most recently changed first.", "responses": ok("Incidents.", errors(&["401"])) },
+                "post": { "summary": "Create an incident (investigators, admins; X-CSRF-Token). Body: collection_id (default 1), title, description, occurred (YYYY[-MM[-DD]]), date_precision, place, place_precision, latitude, longitude.", "responses": ok("Created (201).", errors(&["400", "401", "403", "404"])) },
+            },
+            "/incidents/{id}": {
+                "get": { "summary": "An incident with its tags explained (provisions, points of law), history and comments. Recorded as a view.", "responses": ok("The incident.", errors(&["401", "404"])) },
+                "put": { "summary": "Replace its fields and status (one step forward, or back to in-review). X-CSRF-Token.", "responses": ok("The changes recorded.", errors(&["400", "401", "403", "404"])) },
+            },
+            "/incidents/{id}/links": { "post": { "summary": "Add or remove a tag (taxonomy id), label or item: {kind, value, add}. X-CSRF-Token.", "responses": ok("Whether anything changed.", errors(&["400", "401", "403", "404"])) } },
+            "/incidents/{id}/comments": { "post": { "summary": "Comment: {body}. X-CSRF-Token.", "responses": ok("Created (201).", errors(&["400", "401", "403", "404"])) } },
+            "/incidents/{id}/comments/{comment}": { "put": { "summary": "Edit a comment (its author or an admin); the old text is kept. X-CSRF-Token.", "responses": ok("Edited (204).", errors(&["400", "401", "403", "404"])) } },
+            "/items/{sha256}/publisher": { "put": { "summary": "Who published the footage: {publisher: perpetrator-side | third-party | own-office}. X-CSRF-Token.", "responses": ok("Recorded (204).", errors(&["400", "401", "403", "404"])) } },
         },
     })
 }

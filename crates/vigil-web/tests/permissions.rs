@@ -500,3 +500,338 @@ async fn hostile_text_comes_back_escaped_and_media_blurred() {
     );
     assert_eq!(raw.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
 }
+
+/// A JSON API request with the session cookie and, when given, the CSRF header.
+fn api(
+    method: &str,
+    path: &str,
+    cookie: &str,
+    csrf: Option<&str>,
+    body: serde_json::Value,
+) -> Request<Body> {
+    let mut r = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = csrf {
+        r = r.header("x-csrf-token", t);
+    }
+    r.body(Body::from(body.to_string())).expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incidents_roles_rules_and_history() {
+    let w = world().await;
+    let s = &w.state;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let (ivan, ivan_csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (admin, admin_csrf) = sign_in(s, "admin", "a long passphrase").await;
+    let json = |r: &Reply| -> serde_json::Value { serde_json::from_str(&r.body).expect("json") };
+    let new = serde_json::json!({
+        "title": format!("Beating of a captured soldier {XSS}"),
+        "occurred": "2023-09", "date_precision": "month",
+        "place": "Ջրական", "place_precision": "settlement",
+    });
+
+    // Viewers read; they do not create. Nobody writes without the session's CSRF token.
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/incidents",
+            &vera,
+            Some(&vera_csrf),
+            new.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = call(
+        s,
+        api("POST", "/api/v1/incidents", &ivan, None, new.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/incidents",
+            &ivan,
+            Some(&ivan_csrf),
+            new.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = json(&r)["id"].as_i64().expect("id");
+    // Not in a collection one is not a member of; not with a malformed date or body.
+    let mut elsewhere = new.clone();
+    elsewhere["collection_id"] = 2.into();
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/incidents",
+            &ivan,
+            Some(&ivan_csrf),
+            elsewhere.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/incidents",
+            &admin,
+            Some(&admin_csrf),
+            elsewhere,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "admins create anywhere");
+    let case_incident = json(&r)["id"].as_i64().expect("id");
+    let mut bad = new.clone();
+    bad["occurred"] = "2023-09-19".into();
+    let r = call(
+        s,
+        api("POST", "/api/v1/incidents", &ivan, Some(&ivan_csrf), bad),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&r)["error"], "bad-request");
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/incidents",
+            &ivan,
+            Some(&ivan_csrf),
+            serde_json::json!("x"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // Visibility follows collections.
+    let listed = |cookie: &str| {
+        let s = s.clone();
+        let cookie = cookie.to_owned();
+        async move {
+            let r = call(&s, get("/api/v1/incidents", Some(&cookie))).await;
+            let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            v["incidents"].as_array().map(Vec::len).unwrap_or(0)
+        }
+    };
+    assert_eq!(
+        (
+            listed(&vera).await,
+            listed(&ivan).await,
+            listed(&admin).await
+        ),
+        (1, 1, 2)
+    );
+    let path = format!("/api/v1/incidents/{case_incident}");
+    assert_eq!(
+        call(s, get(&path, Some(&vera))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(s, get(&path, None)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Status: one step at a time.
+    let put = |status: &str| {
+        let mut body = new.clone();
+        body["status"] = status.into();
+        api(
+            "PUT",
+            &format!("/api/v1/incidents/{id}"),
+            &ivan,
+            Some(&ivan_csrf),
+            body,
+        )
+    };
+    assert_eq!(
+        call(s, put("verified")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = call(s, put("in-review")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json(&r)["changes"][0]["field"], "status");
+
+    // Tags come from the taxonomy; "public curiosity" needs footage someone else published.
+    let link = |kind: &str, value: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/incidents/{id}/links"),
+            &ivan,
+            Some(&ivan_csrf),
+            serde_json::json!({ "kind": kind, "value": value }),
+        )
+    };
+    assert_eq!(
+        call(s, link("tag", "pow.violence")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(s, link("tag", "pow.bogus")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(s, link("label", "graphic-violence")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(s, link("label", "gory")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(s, link("item", &w.case_item)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(s, link("item", &w.public_item)).await.status,
+        StatusCode::OK
+    );
+    let curiosity = "media.identifiable_pow_images";
+    assert_eq!(
+        call(s, link("tag", curiosity)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let publisher = |who: &str| {
+        api(
+            "PUT",
+            &format!("/api/v1/items/{}/publisher", w.public_item),
+            &ivan,
+            Some(&ivan_csrf),
+            serde_json::json!({ "publisher": who }),
+        )
+    };
+    assert_eq!(
+        call(s, publisher("own-office")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = call(s, link("tag", curiosity)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "the office's own copy never qualifies"
+    );
+    assert!(
+        json(&r)["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("public curiosity")
+    );
+    assert_eq!(
+        call(s, publisher("perpetrator-side")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(call(s, link("tag", curiosity)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(s, publisher("the enemy")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Comments: investigators write, their authors (or admins) edit, old texts are kept.
+    let r = call(
+        s,
+        api(
+            "POST",
+            &format!("/api/v1/incidents/{id}/comments"),
+            &ivan,
+            Some(&ivan_csrf),
+            serde_json::json!({ "body": "Uniform matches unit 1234." }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let comment = json(&r)["id"].as_i64().expect("id");
+    let edit = |cookie: &str, csrf: &str| {
+        api(
+            "PUT",
+            &format!("/api/v1/incidents/{id}/comments/{comment}"),
+            cookie,
+            Some(csrf),
+            serde_json::json!({ "body": "Uniform matches unit 1235." }),
+        )
+    };
+    assert_eq!(
+        call(s, edit(&vera, &vera_csrf)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(s, edit(&admin, &admin_csrf)).await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    // The viewer reads it all: tags with their provisions and points of law, history, comments.
+    let r = call(s, get(&format!("/api/v1/incidents/{id}"), Some(&vera))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = json(&r);
+    assert_eq!(v["status"], "in-review");
+    assert_eq!(v["labels"], serde_json::json!(["graphic-violence"]));
+    let details = v["tag_details"].as_array().expect("tags");
+    let curious = details.iter().find(|t| t["id"] == curiosity).expect("tag");
+    assert!(
+        curious["provisions"].to_string().contains("GCIII 13(2)"),
+        "{curious}"
+    );
+    assert!(
+        curious["notes"].to_string().contains("public-curiosity"),
+        "{curious}"
+    );
+    let fields: Vec<&str> = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["created", "status", "tag+", "label+", "item+", "tag+"]
+    );
+    assert_eq!(v["comments"][0]["body"], "Uniform matches unit 1235.");
+    assert_eq!(
+        v["comments"][0]["revisions"][0][0],
+        "Uniform matches unit 1234."
+    );
+    assert_eq!(
+        v["title"],
+        format!("Beating of a captured soldier {XSS}"),
+        "stored as written"
+    );
+
+    // Every change is in the audit chain, which holds.
+    let events = s
+        .catalog
+        .audit_events(0, 1000, Some(&format!("incident:{id}")))
+        .await
+        .expect("events");
+    let actions: Vec<&str> = events.iter().map(|e| e.event.action.as_str()).collect();
+    for a in [
+        "incident-create",
+        "incident-edit",
+        "incident-tag+",
+        "incident-label+",
+        "incident-item+",
+        "comment-add",
+        "comment-edit",
+        "view",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    assert!(
+        s.catalog
+            .verify_audit_chain()
+            .await
+            .expect("chain")
+            .1
+            .is_empty()
+    );
+}
