@@ -86,6 +86,10 @@ pub struct IncidentView {
     pub history: Vec<IncidentChange>,
     /// Comments with their earlier texts.
     pub comments: Vec<Comment>,
+    /// Linked persons (id, role): only for investigators and admins, who may see person
+    /// records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persons: Option<Vec<(i64, String)>>,
 }
 
 fn tag_view(id: &str) -> TagView {
@@ -241,10 +245,16 @@ pub async fn view(
 ) -> Result<IncidentView, IncidentError> {
     let incident = visible(catalog, user, id).await?;
     log(catalog, user, "view", id, serde_json::json!({}), ip).await?;
+    let persons = if user.role >= Role::Investigator {
+        Some(catalog.incident_persons(id).await?)
+    } else {
+        None
+    };
     Ok(IncidentView {
         tag_details: incident.tags.iter().map(|t| tag_view(t)).collect(),
         history: catalog.incident_changes(id).await?,
         comments: catalog.comments(id).await?,
+        persons,
         incident,
     })
 }

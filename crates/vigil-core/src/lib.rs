@@ -23,6 +23,7 @@ pub mod incidents;
 pub mod inspect;
 pub mod jobs;
 pub mod log;
+pub mod persons;
 pub mod similar;
 mod store;
 pub mod verify;

@@ -46,6 +46,7 @@ mod layout;
 mod leaf;
 mod logdir;
 mod media;
+mod persons;
 mod similarity;
 #[cfg(test)]
 mod test_support;
@@ -76,5 +77,6 @@ pub use leaf::{
 };
 pub use logdir::{LogDir, SequencerLock};
 pub use media::{MediaAnalysis, PdqRow};
+pub use persons::{Person, PersonChange, PersonFields, PersonName};
 pub use similarity::{Cluster, IndexedPdqRow, Similarity, SimilarityMethod};
 pub use timestamp::{now_rfc3339, parse_rfc3339};

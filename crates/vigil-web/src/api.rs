@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use vigil_core::accounts;
 use vigil_core::incidents::{self, IncidentError};
-use vigil_store::{IncidentFields, Role};
+use vigil_core::persons;
+use vigil_store::{IncidentFields, PersonFields, Role};
 
 use crate::auth::SignedIn;
 use crate::pages::visible_item;
@@ -33,6 +34,151 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/incidents/{id}/comments", post(add_comment))
         .route("/incidents/{id}/comments/{comment}", put(edit_comment))
         .route("/items/{sha256}/publisher", put(set_publisher))
+        .route("/persons", get(persons).post(create_person))
+        .route("/persons/{id}", get(person).put(update_person))
+        .route("/persons/{id}/incidents", post(person_incident))
+        .route("/persons/{id}/items", post(person_item))
+}
+
+/// Body of `POST /api/v1/persons`.
+#[derive(Deserialize)]
+struct NewPerson {
+    #[serde(default = "default_collection")]
+    collection_id: i64,
+    #[serde(flatten)]
+    fields: PersonFields,
+}
+
+/// `GET /api/v1/persons` (investigators, admins).
+async fn persons(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+) -> Result<Json<Value>, WebError> {
+    let list = persons::list(&state.catalog, who.user())
+        .await
+        .map_err(incident_error)?;
+    Ok(Json(json!({ "persons": list })))
+}
+
+/// `POST /api/v1/persons` (investigators, admins).
+async fn create_person(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    b: Result<Json<NewPerson>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let new = body(b)?;
+    let created = persons::create(
+        &state.catalog,
+        who.user(),
+        new.collection_id,
+        &new.fields,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok((StatusCode::CREATED, Json(json!(created))))
+}
+
+/// `GET /api/v1/persons/{id}`: with its history; recorded as a view.
+async fn person(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, WebError> {
+    let view = persons::view(&state.catalog, who.user(), id, who.client.ip.as_deref())
+        .await
+        .map_err(incident_error)?;
+    Ok(Json(json!(view)))
+}
+
+/// `PUT /api/v1/persons/{id}`: all fields; answers the fields that changed.
+async fn update_person(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    b: Result<Json<PersonFields>, JsonRejection>,
+) -> Result<Json<Value>, WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let fields = body(b)?;
+    let changed = persons::update(
+        &state.catalog,
+        who.user(),
+        id,
+        &fields,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok(Json(json!({ "changed": changed })))
+}
+
+/// Body of `POST /api/v1/persons/{id}/incidents`.
+#[derive(Deserialize)]
+struct PersonIncident {
+    incident_id: i64,
+    /// `victim`, `perpetrator`, `witness`, `mentioned`; null to unlink.
+    role: Option<String>,
+}
+
+/// `POST /api/v1/persons/{id}/incidents`.
+async fn person_incident(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    b: Result<Json<PersonIncident>, JsonRejection>,
+) -> Result<Json<Value>, WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let l = body(b)?;
+    let changed = persons::link_incident(
+        &state.catalog,
+        who.user(),
+        id,
+        l.incident_id,
+        l.role.as_deref(),
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok(Json(json!({ "changed": changed })))
+}
+
+/// Body of `POST /api/v1/persons/{id}/items`.
+#[derive(Deserialize)]
+struct PersonItem {
+    sha256: String,
+    #[serde(default = "yes")]
+    add: bool,
+}
+
+/// `POST /api/v1/persons/{id}/items`.
+async fn person_item(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    b: Result<Json<PersonItem>, JsonRejection>,
+) -> Result<Json<Value>, WebError> {
+    csrf(&who, &headers)?;
+    who.require(Role::Investigator)?;
+    let l = body(b)?;
+    let changed = persons::link_item(
+        &state.catalog,
+        who.user(),
+        id,
+        &l.sha256,
+        l.add,
+        who.client.ip.as_deref(),
+    )
+    .await
+    .map_err(incident_error)?;
+    Ok(Json(json!({ "changed": changed })))
 }
 
 fn incident_error(e: IncidentError) -> WebError {
@@ -420,6 +566,16 @@ pub fn openapi_document() -> Value {
             "/incidents/{id}/links": { "post": { "summary": "Add or remove a tag (taxonomy id), label or item: {kind, value, add}. X-CSRF-Token.", "responses": ok("Whether anything changed.", errors(&["400", "401", "403", "404"])) } },
             "/incidents/{id}/comments": { "post": { "summary": "Comment: {body}. X-CSRF-Token.", "responses": ok("Created (201).", errors(&["400", "401", "403", "404"])) } },
             "/incidents/{id}/comments/{comment}": { "put": { "summary": "Edit a comment (its author or an admin); the old text is kept. X-CSRF-Token.", "responses": ok("Edited (204).", errors(&["400", "401", "403", "404"])) } },
+            "/persons": {
+                "get": { "summary": "Person records the account may see (investigators and admins only).", "responses": ok("Persons.", errors(&["401", "403"])) },
+                "post": { "summary": "Create a person record: collection_id (default 1), names [{name, script (armn|cyrl|latn|other, or empty to detect), transliteration}], status (pow|detained|missing|deceased|remains-returned|released|unknown), unit, service_number, born, status_since, notes. X-CSRF-Token.", "responses": ok("Created (201).", errors(&["400", "401", "403", "404"])) },
+            },
+            "/persons/{id}": {
+                "get": { "summary": "A person record with its history. Recorded as a view.", "responses": ok("The person.", errors(&["401", "403", "404"])) },
+                "put": { "summary": "Replace its fields. X-CSRF-Token.", "responses": ok("The fields that changed.", errors(&["400", "401", "403", "404"])) },
+            },
+            "/persons/{id}/incidents": { "post": { "summary": "Link to an incident with a role (victim|perpetrator|witness|mentioned), or unlink with role null. X-CSRF-Token.", "responses": ok("Whether anything changed.", errors(&["400", "401", "403", "404"])) } },
+            "/persons/{id}/items": { "post": { "summary": "Link or unlink an item: {sha256, add}. X-CSRF-Token.", "responses": ok("Whether anything changed.", errors(&["401", "403", "404"])) } },
             "/items/{sha256}/publisher": { "put": { "summary": "Who published the footage: {publisher: perpetrator-side | third-party | own-office}. X-CSRF-Token.", "responses": ok("Recorded (204).", errors(&["400", "401", "403", "404"])) } },
         },
     })

@@ -835,3 +835,192 @@ async fn incidents_roles_rules_and_history() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn person_records_are_for_investigators_only() {
+    let w = world().await;
+    let s = &w.state;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let (ivan, ivan_csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let json = |r: &Reply| -> serde_json::Value { serde_json::from_str(&r.body).expect("json") };
+    let new = serde_json::json!({
+        "names": [
+            { "name": "Արամ Պետրոսյան" },
+            { "name": "Арам Петросян", "transliteration": true },
+            { "name": "Aram Petrosyan", "script": "latn", "transliteration": true }
+        ],
+        "status": "pow", "unit": "3rd battalion", "service_number": "AM-1234567",
+        "status_since": "2023-09-19"
+    });
+    // Viewers neither see nor create person records.
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/persons",
+            &vera,
+            Some(&vera_csrf),
+            new.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(s, get("/api/v1/persons", Some(&vera))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/persons",
+            &ivan,
+            Some(&ivan_csrf),
+            new.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let person = json(&r);
+    let id = person["id"].as_i64().expect("id");
+    let scripts: Vec<&str> = person["names"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(|n| n["script"].as_str())
+        .collect();
+    assert_eq!(scripts, ["armn", "cyrl", "latn"], "scripts recognised");
+    assert_eq!(
+        call(s, get(&format!("/api/v1/persons/{id}"), Some(&vera)))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let mut bad = new.clone();
+    bad["status"] = "captured".into();
+    let r = call(
+        s,
+        api("POST", "/api/v1/persons", &ivan, Some(&ivan_csrf), bad),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // Linked to an incident and an item; the incident shows its persons to investigators
+    // only.
+    let r = call(
+        s,
+        api(
+            "POST",
+            "/api/v1/incidents",
+            &ivan,
+            Some(&ivan_csrf),
+            serde_json::json!({ "title": "Captured near Ջրական" }),
+        ),
+    )
+    .await;
+    let incident = json(&r)["id"].as_i64().expect("incident");
+    let link = |body: serde_json::Value, what: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/persons/{id}/{what}"),
+            &ivan,
+            Some(&ivan_csrf),
+            body,
+        )
+    };
+    let r = call(
+        s,
+        link(
+            serde_json::json!({ "incident_id": incident, "role": "victim" }),
+            "incidents",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, json(&r)["changed"].clone()),
+        (StatusCode::OK, true.into())
+    );
+    let r = call(
+        s,
+        link(
+            serde_json::json!({ "incident_id": incident, "role": "hostage" }),
+            "incidents",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = call(
+        s,
+        link(serde_json::json!({ "sha256": w.public_item }), "items"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = call(
+        s,
+        link(serde_json::json!({ "sha256": w.case_item }), "items"),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "an item of another collection"
+    );
+    let as_ivan = json(
+        &call(
+            s,
+            get(&format!("/api/v1/incidents/{incident}"), Some(&ivan)),
+        )
+        .await,
+    );
+    assert_eq!(as_ivan["persons"], serde_json::json!([[id, "victim"]]));
+    let as_vera = json(
+        &call(
+            s,
+            get(&format!("/api/v1/incidents/{incident}"), Some(&vera)),
+        )
+        .await,
+    );
+    assert!(as_vera.get("persons").is_none(), "{as_vera}");
+
+    // Edits keep their history.
+    let mut changed = new.clone();
+    changed["status"] = "released".into();
+    changed["status_since"] = "2024-01".into();
+    let r = call(
+        s,
+        api(
+            "PUT",
+            &format!("/api/v1/persons/{id}"),
+            &ivan,
+            Some(&ivan_csrf),
+            changed,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        json(&r)["changed"],
+        serde_json::json!(["status", "status_since"])
+    );
+    let v = json(&call(s, get(&format!("/api/v1/persons/{id}"), Some(&ivan))).await);
+    let fields: Vec<&str> = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["created", "incident+", "item+", "status", "status_since"]
+    );
+    assert_eq!(v["incidents"], serde_json::json!([[incident, "victim"]]));
+    let views = s
+        .catalog
+        .audit_events(0, 1000, Some(&format!("person:{id}")))
+        .await
+        .expect("events");
+    assert!(
+        views
+            .iter()
+            .any(|e| e.event.action == "view" && e.event.actor == "ivan")
+    );
+}
