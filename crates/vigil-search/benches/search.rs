@@ -1,0 +1,2 @@
+//! Placeholder; the benchmark follows in the next commit.
+fn main() {}
