@@ -63,40 +63,52 @@ impl Zipf {
     }
 }
 
-const ARMENIAN: &str = "և է են որ այդ այս մեկ երկու երեք վրա հետ մասին համար կողմից ընթացքում հետո առաջ մոտ \
-    գերի գերիներ գերիների գերիներին զինվոր զինվորներ զինվորի զինվորական տեսանյութ տեսանյութը \
-    տեսանյութում լուսանկար լուսանկարներ դաժան վերաբերմունք ծեծ ծեծում սպանություն սպանված մարմին \
-    մարմինը աճյուն աճյունների փոխանակում անհայտ կորած ազատ արձակված պատերազմ պատերազմական \
-    հանցագործություն հանցագործ բանակ ադրբեջանական հայկական գյուղ քաղաք սահման դիրք կրակ հրթիռ արկ \
-    ռմբակոծում խաղաղ բնակիչ բնակիչներ երեխա երեխաներ կին տղամարդ ծերունի հարցաքննություն խոշտանգում \
-    նվաստացում հրապարակում հրապարակված տարածված սոցիալական ցանց ալիք ուղարկված վկա վկայություն \
-    փաստաթուղթ ապացույց արձանագրություն քննություն դատարան իրավունք միջազգային կոնվենցիա Ժնև Արցախ \
-    Ստեփանակերտ Շուշի Հադրութ Մարտակերտ Լաչին Գորիս Ջերմուկ Սյունիք Տավուշ Երևան սեպտեմբեր \
-    հոկտեմբեր նոյեմբեր օր գիշեր ժամ առավոտ երեկո";
-const RUSSIAN: &str = "в на и с по из у о что это как после до около пленный пленного пленные пленных \
-    пленными солдат солдата солдаты солдатами военнопленный военнопленных видео видеозапись фото \
-    фотография допрос допроса пытки пыток избиение убийство убит убитых тело тела останки останков \
-    обмен обмена пропавший пропавших без вести освобожден освобождены война войны военный \
-    преступление преступления армия армии азербайджанский армянский село села город граница позиция \
-    обстрел обстрела ракета снаряд мирный мирных житель жителей ребенок дети женщина мужчина старик \
-    унижение публикация опубликовано распространено канал канале Телеграм сеть свидетель \
-    свидетельство документ доказательство расследование суд право международное конвенция Женевская \
-    Карабах Степанакерт Шуша Гадрут Лачин Горис сентябрь сентября октября ноября день ночь утром вечером";
-const ENGLISH: &str = "the of and a in to was were by on with from after before near during prisoner \
-    prisoners soldier soldiers captured captive captives video footage photo photograph interrogation \
-    torture tortured beating beaten killing killed execution executed body bodies remains exchange \
-    exchanged missing released war crime crimes army military Azerbaijani Armenian village town \
-    border position shelling shelled missile shell civilian civilians resident child children woman \
-    man elderly humiliation publication published posted shared channel Telegram network witness \
-    testimony document evidence investigation court law international convention Geneva Karabakh \
-    Stepanakert Shusha Hadrut Lachin Goris September October November day night morning evening";
-const AZERBAIJANI: &str = "və bu bir ilə üçün sonra əvvəl yaxın zamanı da də əsir əsirlər əsirləri \
-    əsirlərin hərbçi hərbçilər əsgər əsgərlər video videosu görüntü görüntülər foto şəkil dindirmə \
-    işgəncə döyülmə qətl öldürülmüş cəsəd cəsədlər qalıqlar mübadilə itkin azad edilmiş müharibə \
-    cinayət cinayətləri ordu ordusu erməni azərbaycanlı kənd şəhər sərhəd mövqe atəş raket mərmi \
-    dinc sakin sakinlər uşaq uşaqlar qadın kişi qoca alçaldılma dərc yayılıb kanal Teleqram şahid \
-    ifadə sənəd sübut araşdırma məhkəmə hüquq beynəlxalq konvensiya Cenevrə Qarabağ Xankəndi Şuşa \
-    Hadrut Laçın Ağdam Füzuli sentyabr oktyabr noyabr gün gecə səhər axşam";
+const ARMENIAN: [&str; 2] = [
+    "և է են որ այդ այս մեկ երկու երեք վրա հետ մասին համար կողմից ընթացքում հետո առաջ մոտ",
+    "գերի գերիներ գերիների գերիներին զինվոր զինվորներ զինվորի զինվորական տեսանյութ տեսանյութը \
+        տեսանյութում լուսանկար լուսանկարներ դաժան վերաբերմունք ծեծ ծեծում սպանություն սպանված \
+        մարմին մարմինը աճյուն աճյունների փոխանակում անհայտ կորած ազատ արձակված պատերազմ \
+        պատերազմական հանցագործություն հանցագործ բանակ ադրբեջանական հայկական գյուղ քաղաք սահման \
+        դիրք կրակ հրթիռ արկ ռմբակոծում խաղաղ բնակիչ բնակիչներ երեխա երեխաներ կին տղամարդ ծերունի \
+        հարցաքննություն խոշտանգում նվաստացում հրապարակում հրապարակված տարածված սոցիալական ցանց \
+        ալիք ուղարկված վկա վկայություն փաստաթուղթ ապացույց արձանագրություն քննություն դատարան \
+        իրավունք միջազգային կոնվենցիա Ժնև Արցախ Ստեփանակերտ Շուշի Հադրութ Մարտակերտ Լաչին Գորիս \
+        Ջերմուկ Սյունիք Տավուշ Երևան սեպտեմբեր հոկտեմբեր նոյեմբեր օր գիշեր ժամ առավոտ երեկո",
+];
+const RUSSIAN: [&str; 2] = [
+    "в на и с по из у о что это как после до около",
+    "пленный пленного пленные пленных пленными солдат солдата солдаты солдатами военнопленный \
+        военнопленных видео видеозапись фото фотография допрос допроса пытки пыток избиение \
+        убийство убит убитых тело тела останки останков обмен обмена пропавший пропавших без вести \
+        освобожден освобождены война войны военный преступление преступления армия армии \
+        азербайджанский армянский село села город граница позиция обстрел обстрела ракета снаряд \
+        мирный мирных житель жителей ребенок дети женщина мужчина старик унижение публикация \
+        опубликовано распространено канал канале Телеграм сеть свидетель свидетельство документ \
+        доказательство расследование суд право международное конвенция Женевская Карабах \
+        Степанакерт Шуша Гадрут Лачин Горис сентябрь сентября октября ноября день ночь утром \
+        вечером",
+];
+const ENGLISH: [&str; 2] = [
+    "the of and a in to was were by on with from after before near during",
+    "prisoner prisoners soldier soldiers captured captive captives video footage photo \
+        photograph interrogation torture tortured beating beaten killing killed execution executed \
+        body bodies remains exchange exchanged missing released war crime crimes army military \
+        Azerbaijani Armenian village town border position shelling shelled missile shell civilian \
+        civilians resident child children woman man elderly humiliation publication published \
+        posted shared channel Telegram network witness testimony document evidence investigation \
+        court law international convention Geneva Karabakh Stepanakert Shusha Hadrut Lachin Goris \
+        September October November day night morning evening",
+];
+const AZERBAIJANI: [&str; 2] = [
+    "və bu bir ilə üçün sonra əvvəl yaxın zamanı da də",
+    "əsir əsirlər əsirləri əsirlərin hərbçi hərbçilər əsgər əsgərlər video videosu görüntü \
+        görüntülər foto şəkil dindirmə işgəncə döyülmə qətl öldürülmüş cəsəd cəsədlər qalıqlar \
+        mübadilə itkin azad edilmiş müharibə cinayət cinayətləri ordu ordusu erməni azərbaycanlı \
+        kənd şəhər sərhəd mövqe atəş raket mərmi dinc sakin sakinlər uşaq uşaqlar qadın kişi qoca \
+        alçaldılma dərc yayılıb kanal Teleqram şahid ifadə sənəd sübut araşdırma məhkəmə hüquq \
+        beynəlxalq konvensiya Cenevrə Qarabağ Xankəndi Şuşa Hadrut Laçın Ağdam Füzuli sentyabr \
+        oktyabr noyabr gün gecə səhər axşam",
+];
 
 const NAMES: &str = "Արամ Արմեն Դավիթ Գոռ Նարեկ Տիգրան Հայկ Վահե Աշոտ Սարգիս Պետրոսյան Հովհաննիսյան \
     Գրիգորյան Սարգսյան Հարությունյան Մկրտչյան Ավետիսյան Խաչատրյան Aram Armen Davit Gor Narek Tigran \
@@ -170,19 +182,28 @@ const PERSON_STATUS: [&str; 6] = [
 const COLLECTIONS: usize = 50;
 const RARE_WORDS: usize = 20_000;
 
-/// The vocabulary: per language, common words (Zipf over the list) and a long tail.
+/// The vocabulary: per language, common words (function words first, then content words; Zipf
+/// over the list) and a long tail.
 struct Corpus {
     common: [Vec<&'static str>; 4],
+    function_words: [usize; 4],
     rare: [Vec<String>; 4],
     names: Vec<&'static str>,
     zipf_common: [Zipf; 4],
+    zipf_content: [Zipf; 4],
     zipf_rare: Zipf,
 }
 
 impl Corpus {
     fn new(rng: &mut Rng) -> Self {
-        let common = [ARMENIAN, RUSSIAN, ENGLISH, AZERBAIJANI]
-            .map(|l| l.split_whitespace().collect::<Vec<_>>());
+        let lists = [ARMENIAN, RUSSIAN, ENGLISH, AZERBAIJANI];
+        let function_words = lists.map(|[function, _]| function.split_whitespace().count());
+        let common = lists.map(|[function, content]| {
+            function
+                .split_whitespace()
+                .chain(content.split_whitespace())
+                .collect::<Vec<_>>()
+        });
         let rare = SYLLABLES.map(|syllables| {
             (0..RARE_WORDS)
                 .map(|_| {
@@ -193,8 +214,11 @@ impl Corpus {
                 .collect::<Vec<_>>()
         });
         let zipf_common = [0, 1, 2, 3].map(|l| Zipf::new(common[l].len()));
+        let zipf_content = [0, 1, 2, 3].map(|l| Zipf::new(common[l].len() - function_words[l]));
         Corpus {
             common,
+            function_words,
+            zipf_content,
             rare,
             names: NAMES.split_whitespace().collect(),
             zipf_common,
@@ -207,6 +231,15 @@ impl Corpus {
             &self.rare[lang][self.zipf_rare.draw(rng)]
         } else {
             self.common[lang][self.zipf_common[lang].draw(rng)]
+        }
+    }
+
+    /// A word someone would search for: a content word (Zipf) or, one time in five, a rarer one.
+    fn query_word(&self, lang: usize, rng: &mut Rng) -> &str {
+        if rng.chance(20) {
+            &self.rare[lang][self.zipf_rare.draw(rng)]
+        } else {
+            self.common[lang][self.function_words[lang] + self.zipf_content[lang].draw(rng)]
         }
     }
 
@@ -279,7 +312,9 @@ impl Corpus {
         doc
     }
 
-    /// A query of one of the mixes the issue asks for; returns its category too.
+    /// A query of one of the mixes the issue asks for; returns its category too. Query words are
+    /// content words (people search for `пленный`, not `и`), except the "stop word" category: one
+    /// function word alone, the worst case (it matches most of the index).
     fn query(&self, rng: &mut Rng) -> (&'static str, Query) {
         let lang = rng.below(4);
         let admin = |text: String| Query {
@@ -287,17 +322,17 @@ impl Corpus {
             ..Query::new(text, Visibility::All)
         };
         match rng.below(100) {
-            0..25 => (
-                "one word",
-                admin(self.common[lang][self.zipf_common[lang].draw(rng)].to_owned()),
-            ),
-            25..45 => {
-                let a = self.word(lang, rng).to_owned();
-                ("two words", admin(format!("{a} {}", self.word(lang, rng))))
+            0..22 => ("one word", admin(self.query_word(lang, rng).to_owned())),
+            22..42 => {
+                let a = self.query_word(lang, rng).to_owned();
+                (
+                    "two words",
+                    admin(format!("{a} {}", self.query_word(lang, rng))),
+                )
             }
-            45..55 => {
+            42..52 => {
                 let word = loop {
-                    let w = self.word(lang, rng);
+                    let w = self.query_word(lang, rng);
                     if w.chars().count() >= 5 {
                         break w;
                     }
@@ -308,16 +343,19 @@ impl Corpus {
                     admin(format!("{}*", word.chars().take(cut).collect::<String>())),
                 )
             }
-            55..60 => (
+            52..57 => (
                 "rare word",
                 admin(self.rare[lang][self.zipf_rare.draw(rng)].clone()),
             ),
-            60..65 => {
-                let a = self.word(lang, rng).to_owned();
-                ("phrase", admin(format!("\"{a} {}\"", self.word(lang, rng))))
+            57..62 => {
+                let a = self.query_word(lang, rng).to_owned();
+                (
+                    "phrase",
+                    admin(format!("\"{a} {}\"", self.query_word(lang, rng))),
+                )
             }
-            65..80 => {
-                let mut q = admin(self.word(lang, rng).to_owned());
+            62..77 => {
+                let mut q = admin(self.query_word(lang, rng).to_owned());
                 match rng.below(4) {
                     0 => q.tags = vec![(*rng.pick(&TAGS)).to_owned()],
                     1 => {
@@ -336,15 +374,23 @@ impl Corpus {
                 }
                 ("filters", q)
             }
-            _ => {
+            77..97 => {
                 let collections = (0..3).map(|_| 1 + rng.below(COLLECTIONS) as i64).collect();
                 let text = if rng.chance(50) {
-                    self.word(lang, rng).to_owned()
+                    self.query_word(lang, rng).to_owned()
                 } else {
-                    format!("{} {}", self.word(lang, rng), self.word(lang, rng))
+                    format!(
+                        "{} {}",
+                        self.query_word(lang, rng),
+                        self.query_word(lang, rng)
+                    )
                 };
                 ("viewer", Query::new(text, Visibility::Only(collections)))
             }
+            _ => (
+                "stop word",
+                admin(self.common[lang][rng.below(self.function_words[lang])].to_owned()),
+            ),
         }
     }
 }

@@ -40,6 +40,9 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Shortest prefix that is indexed: shorter prefixes would match too much to be useful.
 pub(crate) const MIN_GRAM: usize = 3;
+/// A plain word also finds the longer words it begins from this length on (`word*` from
+/// [`MIN_GRAM`]): a three-letter word's continuations are mostly other words (`war`, `warning`).
+pub(crate) const MIN_IMPLICIT_PREFIX: usize = 4;
 /// Longest indexed prefix; a longer `word*` is answered by a regular expression on the terms.
 pub(crate) const MAX_GRAM: usize = 12;
 /// Longer "words" (base64, hashes, runs of letters) are not indexed: nobody searches them by
@@ -298,15 +301,116 @@ impl WordTerms {
     /// The term a prefix of this word is looked up by: its first text term, cut to
     /// [`MAX_GRAM`] characters. `None` below [`MIN_GRAM`] characters.
     pub(crate) fn prefix_key(&self) -> Option<&str> {
+        self.prefix_key_from(MIN_GRAM)
+    }
+
+    /// [`WordTerms::prefix_key`] for a plain word's fallback: `None` below
+    /// [`MIN_IMPLICIT_PREFIX`] characters.
+    pub(crate) fn implicit_prefix_key(&self) -> Option<&str> {
+        self.prefix_key_from(MIN_IMPLICIT_PREFIX)
+    }
+
+    fn prefix_key_from(&self, min_chars: usize) -> Option<&str> {
         let text = self.text.first()?;
         let chars = text.chars().count();
-        if chars < MIN_GRAM {
+        if chars < min_chars {
             return None;
         }
         Some(match text.char_indices().nth(MAX_GRAM) {
             Some((cut, _)) => &text[..cut],
             None => text,
         })
+    }
+}
+
+/// Function words of the four languages: in a query with other words they are optional (they
+/// add to the score but are not required), so `prisoners of war` does not require `of`, and a
+/// query does not have to walk the postings of half the index to require `и`.
+const STOP_WORDS: &[&str] = &[
+    // English
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "by",
+    "for",
+    "from",
+    "in",
+    "is",
+    "it",
+    "of",
+    "on",
+    "or",
+    "that",
+    "the",
+    "this",
+    "to",
+    "was",
+    "were",
+    "with",
+    // Russian
+    "а",
+    "в",
+    "во",
+    "и",
+    "к",
+    "ко",
+    "на",
+    "не",
+    "но",
+    "о",
+    "об",
+    "от",
+    "по",
+    "с",
+    "со",
+    "у",
+    "что",
+    "это",
+    "как",
+    "из",
+    "за",
+    "до",
+    "же",
+    "ли",
+    "бы",
+    // Armenian (`և` is normalised to `եվ`)
+    "եվ",
+    "է",
+    "են",
+    "էր",
+    "ու",
+    "ի",
+    "որ",
+    "այս",
+    "այդ",
+    "այն",
+    "մի",
+    "մեջ",
+    "վրա",
+    "հետ",
+    "համար",
+    // Azerbaijani
+    "və",
+    "ilə",
+    "bu",
+    "bir",
+    "da",
+    "də",
+    "ki",
+    "o",
+    "üçün",
+    "ya",
+];
+
+impl WordTerms {
+    /// Whether the word is a function word ([`STOP_WORDS`]), compared before folding (so the
+    /// Azerbaijani `iş` is not the English `is`).
+    pub(crate) fn is_stop_word(&self) -> bool {
+        STOP_WORDS.contains(&self.lower.as_str())
     }
 }
 
@@ -648,6 +752,16 @@ mod tests {
     }
 
     #[test]
+    fn function_words_by_their_unfolded_spelling() {
+        for stop in ["The", "и", "В", "և", "ԵՎ", "və", "ilə"] {
+            assert!(terms(stop).is_stop_word(), "{stop}");
+        }
+        for word in ["iş", "war", "пленный", "գերի", "ve"] {
+            assert!(!terms(word).is_stop_word(), "{word}");
+        }
+    }
+
+    #[test]
     fn grams_are_edge_ngrams_of_text_terms() {
         let mut grams = Vec::new();
         for_each_gram(&terms("գերիներ"), |g| grams.push(g.to_owned()));
@@ -662,6 +776,9 @@ mod tests {
         for_each_gram(&terms("abcdefghijklmnop"), |g| grams.push(g.to_owned()));
         assert_eq!(grams.last().map(String::as_str), Some("abcdefghijkl"));
         assert_eq!(terms("abcdefghijklmnop").prefix_key(), Some("abcdefghijkl"));
+        assert_eq!(terms("war").prefix_key(), Some("war"));
+        assert_eq!(terms("war").implicit_prefix_key(), None);
+        assert_eq!(terms("գերի").implicit_prefix_key(), Some("գերի"));
     }
 
     #[test]

@@ -122,8 +122,12 @@ impl Query {
 /// One part of the text typed: a word (maybe a prefix) or a phrase, already analysed.
 #[derive(Debug, Clone)]
 pub(crate) enum Part {
-    /// A word; `prefix` when typed as `word*`.
-    Word { terms: WordTerms, prefix: bool },
+    /// A word; `prefix` when typed as `word*`; `optional` for a function word among others.
+    Word {
+        terms: WordTerms,
+        prefix: bool,
+        optional: bool,
+    },
     /// Quoted words, in order.
     Phrase(Vec<WordTerms>),
 }
@@ -165,6 +169,20 @@ pub(crate) fn parse(text: &str, analyzer: &mut Analyzer) -> Vec<Part> {
     }
     words_into(&text[cursor..], analyzer, &mut parts);
     parts.truncate(MAX_PARTS);
+    let is_stop =
+        |p: &Part| matches!(p, Part::Word { terms, prefix: false, .. } if terms.is_stop_word());
+    if parts.iter().any(|p| !is_stop(p)) {
+        for part in &mut parts {
+            if let Part::Word {
+                terms,
+                prefix: false,
+                optional,
+            } = part
+            {
+                *optional = terms.is_stop_word();
+            }
+        }
+    }
     parts
 }
 
@@ -185,7 +203,11 @@ fn words_into(text: &str, analyzer: &mut Analyzer, parts: &mut Vec<Part>) {
                     .text
                     .first()
                     .is_some_and(|t| t.chars().count() >= MIN_GRAM);
-            parts.push(Part::Word { terms, prefix });
+            parts.push(Part::Word {
+                terms,
+                prefix,
+                optional: false,
+            });
         }
     });
 }
@@ -235,7 +257,7 @@ fn word_query(fields: &Fields, terms: &WordTerms) -> Box<dyn TantivyQuery> {
             }
         }
     }
-    if let Some(key) = terms.prefix_key() {
+    if let Some(key) = terms.implicit_prefix_key() {
         clauses.push(prefix_term(fields, key));
     }
     any_of(clauses)
@@ -333,19 +355,25 @@ pub(crate) fn text_query(fields: &Fields, parts: &[Part]) -> Option<Box<dyn Tant
     }
     let clauses = parts
         .iter()
-        .map(|part| {
-            let q = match part {
-                Part::Word {
-                    terms,
-                    prefix: false,
-                } => word_query(fields, terms),
-                Part::Word {
-                    terms,
-                    prefix: true,
-                } => prefix_query(fields, terms),
-                Part::Phrase(words) => phrase_query(fields, words),
-            };
-            (Occur::Must, q)
+        .map(|part| match part {
+            Part::Word {
+                terms,
+                prefix: false,
+                optional,
+            } => {
+                let occur = if *optional {
+                    Occur::Should
+                } else {
+                    Occur::Must
+                };
+                (occur, word_query(fields, terms))
+            }
+            Part::Word {
+                terms,
+                prefix: true,
+                ..
+            } => (Occur::Must, prefix_query(fields, terms)),
+            Part::Phrase(words) => (Occur::Must, phrase_query(fields, words)),
         })
         .collect();
     Some(Box::new(BooleanQuery::new(clauses)))
@@ -420,13 +448,16 @@ pub(crate) fn build(fields: &Fields, q: &Query, parts: &[Part]) -> Result<Box<dy
 }
 
 /// Does a word of a document match this part of a query? Used to place snippets; mirrors the
-/// terms [`text_query`] looks up (text, exact, stems, prefixes).
+/// terms [`text_query`] looks up (text, exact, stems, prefixes). Optional function words never
+/// do: a snippet around the first `the` says nothing.
 pub(crate) fn part_matches(part: &Part, word: &WordTerms) -> bool {
     let text_hit = |q: &WordTerms| q.text.first().is_some_and(|t| word.text.contains(t));
     match part {
+        Part::Word { optional: true, .. } => false,
         Part::Word {
             terms,
             prefix: false,
+            ..
         } => {
             text_hit(terms)
                 || terms
@@ -434,12 +465,13 @@ pub(crate) fn part_matches(part: &Part, word: &WordTerms) -> bool {
                     .iter()
                     .any(|s| word.stems.contains(s) || word.text.contains(s))
                 || terms
-                    .prefix_key()
+                    .implicit_prefix_key()
                     .is_some_and(|k| word.text.iter().any(|t| t.starts_with(k)))
         }
         Part::Word {
             terms,
             prefix: true,
+            ..
         } => terms
             .text
             .first()
@@ -448,15 +480,23 @@ pub(crate) fn part_matches(part: &Part, word: &WordTerms) -> bool {
     }
 }
 
-/// A query's parts as text, for tests.
+/// A query's parts as text, for tests: `word`, `prefix*`, `(optional)`, `"a phrase"`.
 #[cfg(test)]
 pub(crate) fn describe(parts: &[Part]) -> Vec<String> {
     parts
         .iter()
         .map(|p| match p {
-            Part::Word { terms, prefix } => {
-                format!("{}{}", terms.lower, if *prefix { "*" } else { "" })
-            }
+            Part::Word {
+                terms,
+                prefix: true,
+                ..
+            } => format!("{}*", terms.lower),
+            Part::Word {
+                terms,
+                optional: true,
+                ..
+            } => format!("({})", terms.lower),
+            Part::Word { terms, .. } => terms.lower.clone(),
             Part::Phrase(words) => {
                 format!(
                     "\"{}\"",
@@ -494,16 +534,28 @@ mod tests {
     }
 
     #[test]
+    fn function_words_are_optional_among_others() {
+        assert_eq!(
+            parsed("prisoners of the war"),
+            ["prisoners", "(of)", "(the)", "war"]
+        );
+        assert_eq!(parsed("видео с пленным"), ["видео", "(с)", "пленным"]);
+        assert_eq!(parsed("the \"of war\""), ["(the)", "\"of war\""]);
+        // Alone, they are what was asked for.
+        assert_eq!(parsed("the of"), ["the", "of"]);
+    }
+
+    #[test]
     fn malformed_syntax_degrades_to_words() {
         assert_eq!(parsed("\"unbalanced quote"), ["unbalanced", "quote"]);
-        assert_eq!(parsed("a \"b c\" \"d"), ["a", "\"b c\"", "d"]);
+        assert_eq!(parsed("x \"b c\" \"d"), ["x", "\"b c\"", "d"]);
         assert!(parsed("*").is_empty());
         assert!(parsed("\"\"").is_empty());
         assert!(parsed("(((]]]**::~~^^").is_empty());
-        assert_eq!(parsed("AND OR NOT"), ["and", "or", "not"]);
+        assert_eq!(parsed("AND OR NOT"), ["(and)", "(or)", "not"]);
         assert_eq!(
-            parsed("a\u{0000}b\u{0007}c\u{001b}[31m"),
-            ["a", "b", "c", "31m"]
+            parsed("x\u{0000}b\u{0007}c\u{001b}[31m"),
+            ["x", "b", "c", "31m"]
         );
         assert_eq!(
             parse(&"word ".repeat(10_000), &mut Analyzer::default()).len(),

@@ -192,6 +192,12 @@ fn words_are_anded_and_phrases_keep_order() {
     ]);
     assert_eq!(finds(&index, "prisoner video"), ["1", "2"]);
     assert_eq!(finds(&index, "prisoner exchange"), ["3"]);
+    assert_eq!(
+        finds(&index, "the prisoner exchange"),
+        ["3"],
+        "function words are optional"
+    );
+    assert_eq!(finds(&index, "prisoners of war"), ["1", "2"]);
     assert_eq!(finds(&index, "\"prisoner of war\""), ["1"]);
     assert_eq!(finds(&index, "«prisoner of war» front"), ["1"]);
     assert_eq!(finds(&index, "\"war prisoner\""), Vec::<String>::new());
@@ -747,8 +753,13 @@ fn hostile_queries_never_fail() {
     };
     assert_eq!(
         q("(prisoner OR"),
+        ["mine"],
+        "or is a function word: optional"
+    );
+    assert_eq!(
+        q("prisoner NOT"),
         Vec::<String>::new(),
-        "or is a word, and ANDed"
+        "not is a word, and ANDed"
     );
     assert_eq!(q("\"prisoner"), ["mine"]);
     assert_eq!(q("prisoner*"), ["mine"]);
