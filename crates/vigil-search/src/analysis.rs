@@ -609,6 +609,15 @@ pub(crate) fn truncate(text: &str, max: usize) -> &str {
 pub(crate) struct FormTokenStream<'a> {
     tokens: &'a mut [Token],
     next: usize,
+    /// What `token()` gives before the first `advance()` or for an empty text (tantivy does
+    /// not ask then, but the trait allows it).
+    none: Token,
+}
+
+impl FormTokenStream<'_> {
+    fn current(&self) -> Option<usize> {
+        self.next.checked_sub(1).filter(|i| *i < self.tokens.len())
+    }
 }
 
 impl TokenStream for FormTokenStream<'_> {
@@ -622,18 +631,17 @@ impl TokenStream for FormTokenStream<'_> {
     }
 
     fn token(&self) -> &Token {
-        &self.tokens[self
-            .next
-            .saturating_sub(1)
-            .min(self.tokens.len().saturating_sub(1))]
+        match self.current() {
+            Some(i) => &self.tokens[i],
+            None => &self.none,
+        }
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        let i = self
-            .next
-            .saturating_sub(1)
-            .min(self.tokens.len().saturating_sub(1));
-        &mut self.tokens[i]
+        match self.current() {
+            Some(i) => &mut self.tokens[i],
+            None => &mut self.none,
+        }
     }
 }
 
@@ -645,6 +653,7 @@ impl Tokenizer for FormTokenizer {
         FormTokenStream {
             tokens: &mut self.tokens[..self.len],
             next: 0,
+            none: Token::default(),
         }
     }
 }
@@ -798,5 +807,11 @@ mod tests {
             [("a".into(), 0), ("b".into(), 1)]
         );
         assert!(form(Form::Text, "").is_empty());
+        // Asking for a token before the first one, or of an empty text, does not panic.
+        let mut tokenizer = FormTokenizer::new(Form::Text);
+        let mut stream = tokenizer.token_stream("");
+        assert_eq!(stream.token().text, "");
+        assert!(!stream.advance());
+        stream.token_mut().text.push('x');
     }
 }

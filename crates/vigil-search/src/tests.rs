@@ -55,6 +55,14 @@ fn finds(index: &SearchIndex, text: &str) -> Vec<String> {
 }
 
 #[test]
+fn an_index_can_be_shared_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<SearchIndex>();
+    send_sync::<Query>();
+    send_sync::<SearchResults>();
+}
+
+#[test]
 fn armenian_capitals_find_lowercase_and_singular_finds_plural() {
     let index = index_of(vec![
         incident(
