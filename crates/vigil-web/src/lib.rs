@@ -24,6 +24,7 @@ pub mod auth;
 mod error;
 mod pages;
 mod security;
+mod work;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +60,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/items/{sha256}/raw", get(pages::raw))
         .route("/items/{sha256}/reveal", post(pages::reveal))
         .route("/items/{sha256}/derived/{derived}", get(pages::derived))
+        .route("/incidents", get(work::list).post(work::create))
+        .route("/incidents/{id}", get(work::show))
+        .route("/incidents/{id}/links", post(work::link))
+        .route("/incidents/{id}/status", post(work::status))
+        .route("/incidents/{id}/comments", post(work::comment))
+        .route(
+            "/persons",
+            get(work::persons_list).post(work::create_person),
+        )
+        .route("/persons/{id}", get(work::person))
+        .route("/persons/{id}/incidents", post(work::person_incident))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
         .nest("/api/v1", api::router())

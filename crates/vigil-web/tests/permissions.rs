@@ -279,6 +279,27 @@ async fn every_endpoint_for_every_role() {
         ),
         ("/api/v1/openapi.json".into(), [S::OK; 4]),
         ("/static/app.css".into(), [S::OK; 4]),
+        ("/incidents".into(), [S::SEE_OTHER, S::OK, S::OK, S::OK]),
+        (
+            "/incidents/999".into(),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            "/persons".into(),
+            [S::SEE_OTHER, S::FORBIDDEN, S::OK, S::OK],
+        ),
+        (
+            "/persons/999".into(),
+            [S::SEE_OTHER, S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            "/api/v1/incidents".into(),
+            [S::UNAUTHORIZED, S::OK, S::OK, S::OK],
+        ),
+        (
+            "/api/v1/persons".into(),
+            [S::UNAUTHORIZED, S::FORBIDDEN, S::OK, S::OK],
+        ),
     ];
     for (path, expected) in &table {
         for (n, (who, cookie, _)) in sessions.iter().enumerate() {
@@ -1022,5 +1043,166 @@ async fn person_records_are_for_investigators_only() {
         views
             .iter()
             .any(|e| e.event.action == "view" && e.event.actor == "ivan")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn working_through_the_pages() {
+    let w = world().await;
+    let s = &w.state;
+    let (ivan, csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let form = |path: &str, cookie: &str, body: String| post_form(path, Some(cookie), &body);
+    let enc = |t: &str| {
+        t.replace('%', "%25")
+            .replace('&', "%26")
+            .replace('+', "%2B")
+            .replace(' ', "+")
+            .replace('<', "%3C")
+            .replace('>', "%3E")
+            .replace('"', "%22")
+    };
+
+    // A viewer's form post is refused; an investigator's creates and redirects.
+    let title = format!("Գերիների ծեծ {XSS}");
+    let body = format!(
+        "csrf={vera_csrf}&title={}&date_precision=unknown&place_precision=unknown",
+        enc(&title)
+    );
+    assert_eq!(
+        call(s, form("/incidents", &vera, body)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let body = format!(
+        "csrf={csrf}&title={}&occurred=2023-09&date_precision=month&place={}&place_precision=settlement",
+        enc(&title),
+        enc("Ջրական")
+    );
+    let r = call(s, form("/incidents", &ivan, body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let location = r.headers[header::LOCATION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    // Without the token, nothing.
+    let r = call(
+        s,
+        form(
+            &format!("{location}/links"),
+            &ivan,
+            "kind=tag&value=pow.violence".into(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    for (kind, value) in [
+        ("tag", "pow.humiliation"),
+        ("label", "identifiable-prisoner"),
+        ("item", w.public_item.as_str()),
+    ] {
+        let r = call(
+            s,
+            form(
+                &format!("{location}/links"),
+                &ivan,
+                format!("csrf={csrf}&kind={kind}&value={value}"),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{kind}: {}", r.body);
+    }
+    let r = call(
+        s,
+        form(
+            &format!("{location}/status"),
+            &ivan,
+            format!("csrf={csrf}&status=in-review"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = call(
+        s,
+        form(
+            &format!("{location}/status"),
+            &ivan,
+            format!("csrf={csrf}&status=new"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "back to new is not a move"
+    );
+    let r = call(
+        s,
+        form(
+            &format!("{location}/comments"),
+            &ivan,
+            format!("csrf={csrf}&body={}", enc("<b>seen</b> twice")),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // The page shows the qualification with its provisions, escaped text, the footage link.
+    let page = call(s, get(&location, Some(&vera))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Գերիների ծեծ"), "Armenian text kept");
+    assert!(
+        !page.body.contains("<script>alert") && !page.body.contains("<b>seen</b>"),
+        "escaped"
+    );
+    assert!(page.body.contains("GCIII 13(2)"), "provisions shown");
+    assert!(page.body.contains(&w.public_item));
+    assert!(
+        !page.body.contains("Persons</h2>"),
+        "viewers see no persons"
+    );
+    assert!(
+        !page.body.contains("name=\"body\""),
+        "viewers get no comment form"
+    );
+
+    // Persons through the form: scripts recognised, linked to the incident.
+    let body = format!(
+        "csrf={csrf}&name={}&other_names={}&status=pow&unit=&service_number=",
+        enc("Արամ Պետրոսյան"),
+        enc("Арам Петросян\nAram Petrosyan")
+    );
+    let r = call(s, form("/persons", &ivan, body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let person = r.headers[header::LOCATION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let incident_id = location.rsplit('/').next().expect("id");
+    let r = call(
+        s,
+        form(
+            &format!("{person}/incidents"),
+            &ivan,
+            format!("csrf={csrf}&incident_id={incident_id}&role=victim"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = call(s, get(&person, Some(&ivan))).await;
+    assert!(
+        page.body.contains("lang=\"armn\">Արամ Պետրոսյան"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("(cyrl, transliteration)"));
+    assert!(page.body.contains(&format!("/incidents/{incident_id}")));
+    assert_eq!(
+        call(s, get(&person, Some(&vera))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let incident_page = call(s, get(&location, Some(&ivan))).await;
+    assert!(
+        incident_page.body.contains(&format!("{person}\">Person #")),
+        "investigators see the person"
     );
 }
