@@ -1401,6 +1401,9 @@ async fn serve_cmd(
     let state = Arc::new(vigil_web::AppState {
         catalog: store.catalog.clone(),
         blobs: store.blobs()?,
+        log: store.log()?,
+        pdq_index: store.layout.pdq_index(),
+        enrich_lock: Default::default(),
         limiter: Default::default(),
         secure_cookies,
     });

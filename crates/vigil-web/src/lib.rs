@@ -24,6 +24,7 @@ pub mod auth;
 mod error;
 mod pages;
 mod security;
+mod upload;
 mod work;
 
 use std::net::SocketAddr;
@@ -44,6 +45,12 @@ pub struct AppState {
     pub blobs: Arc<BlobStore>,
     /// Failed sign-ins.
     pub limiter: LoginLimiter,
+    /// The store's transparency log (uploads are logged like any capture).
+    pub log: Arc<vigil_core::log::Log>,
+    /// The near-duplicate index snapshot (`StoreLayout::pdq_index`), for enrichment.
+    pub pdq_index: std::path::PathBuf,
+    /// One enrichment run at a time, in the background after uploads.
+    pub enrich_lock: tokio::sync::Mutex<()>,
     /// Mark cookies `Secure` (on unless serving plain HTTP to another machine for testing:
     /// browsers accept secure cookies from `http://localhost` and `127.0.0.1`).
     pub secure_cookies: bool,
@@ -56,6 +63,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/captures", get(pages::captures))
+        .route("/captures/new", get(upload::form))
+        .route(
+            "/captures/upload",
+            post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD)),
+        )
         .route("/items/{sha256}", get(pages::item))
         .route("/items/{sha256}/raw", get(pages::raw))
         .route("/items/{sha256}/reveal", post(pages::reveal))

@@ -182,6 +182,8 @@ pub async fn logout(
 
 /// One item as the captures list shows it.
 struct ListedItem {
+    /// No enrichment job has finished on it yet.
+    pending: bool,
     sha256: String,
     short: String,
     role: String,
@@ -205,6 +207,8 @@ struct CapturesPage<'a> {
     user: Option<&'a User>,
     csrf: &'a str,
     captures: Vec<ListedCapture>,
+    /// Items of the page whose enrichment has not finished.
+    pending: usize,
 }
 
 /// The thumbnail derived from an item, if one was made.
@@ -226,6 +230,7 @@ pub async fn captures(
 ) -> Result<Response, WebError> {
     let ids = state.catalog.captures_visible_to(who.user(), 200).await?;
     let mut listed = Vec::with_capacity(ids.len());
+    let mut pending_items = 0;
     for id in ids {
         let Some(StoredCapture { id, record }) = state.catalog.capture(id).await? else {
             continue;
@@ -233,7 +238,10 @@ pub async fn captures(
         let mut items = Vec::new();
         for i in &record.items {
             let hex = i.sha256.to_hex();
+            let pending = state.catalog.jobs_of(&i.sha256).await?.len() < 3;
+            pending_items += usize::from(pending);
             items.push(ListedItem {
+                pending,
                 short: hex[..12].to_owned(),
                 thumbnail: thumbnail_of(&state, &i.sha256).await?,
                 sha256: hex,
@@ -257,6 +265,7 @@ pub async fn captures(
         user: Some(who.user()),
         csrf: &who.session.csrf_token,
         captures: listed,
+        pending: pending_items,
     })?
     .into_response())
 }

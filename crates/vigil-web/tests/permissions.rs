@@ -202,6 +202,9 @@ async fn world() -> World {
     let state = Arc::new(AppState {
         catalog: store.catalog.clone(),
         blobs,
+        log: store.log().expect("log"),
+        pdq_index: store.layout.pdq_index(),
+        enrich_lock: Default::default(),
         limiter: Default::default(),
         secure_cookies: true,
     });
@@ -1205,4 +1208,158 @@ async fn working_through_the_pages() {
         incident_page.body.contains(&format!("{person}\">Person #")),
         "investigators see the person"
     );
+}
+
+/// A multipart body with the given (name, file name, bytes) parts, in order.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "vigil-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: image/jpeg\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_are_captured_logged_and_enriched() {
+    let w = world().await;
+    let s = &w.state;
+    let (ivan, csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let photo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg"
+    ))
+    .expect("photo");
+    let send = |cookie: &str, parts: &[(&str, Option<&str>, &[u8])]| {
+        let (content_type, body) = multipart(parts);
+        Request::post("/captures/upload")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("request")
+    };
+    // Viewers do not capture; the token must come before any file.
+    let r = call(
+        s,
+        send(
+            &vera,
+            &[
+                ("csrf", None, vera_csrf.as_bytes()),
+                ("file", Some("a.jpg"), &photo),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        s,
+        send(
+            &ivan,
+            &[
+                ("file", Some("a.jpg"), &photo),
+                ("csrf", None, csrf.as_bytes()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let before = s.catalog.capture_count().await.expect("count");
+    assert_eq!(before, 2, "nothing captured by refused uploads");
+
+    let r = call(
+        s,
+        send(
+            &ivan,
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("note", None, "sent by a relative".as_bytes()),
+                ("file", Some("photo <1>.jpg"), &photo),
+                ("file", Some("notes.txt"), b"seen on 19 September"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let ids = s
+        .catalog
+        .captures_visible_to(
+            &s.catalog
+                .user_for_login("ivan")
+                .await
+                .expect("q")
+                .expect("ivan")
+                .0,
+            10,
+        )
+        .await
+        .expect("ids");
+    let capture = s
+        .catalog
+        .capture(ids[0])
+        .await
+        .expect("q")
+        .expect("capture");
+    assert_eq!(capture.record.kind, "upload");
+    assert_eq!(capture.record.collector, "ivan");
+    assert_eq!(capture.record.note.as_deref(), Some("sent by a relative"));
+    assert_eq!(capture.record.items.len(), 2);
+    let digest = capture.record.items[0].sha256;
+    assert_eq!(
+        digest,
+        vigil_store::Sha256Digest::of(&photo),
+        "stored byte for byte"
+    );
+    assert_eq!(
+        std::fs::read(s.blobs.path_of(&digest)).expect("blob"),
+        photo
+    );
+    // Logged: the capture's leaf is in a signed tree.
+    let leaf = s
+        .catalog
+        .log_leaf_of_capture(capture.id)
+        .await
+        .expect("q")
+        .expect("leaf");
+    let signed = s
+        .catalog
+        .latest_checkpoint()
+        .await
+        .expect("q")
+        .expect("checkpoint");
+    assert!(signed.tree_size > leaf.index);
+
+    // Enrichment runs in the background: the photo gets its jobs and a thumbnail.
+    let mut done = false;
+    for _ in 0..300 {
+        let jobs = s.catalog.jobs_of(&digest).await.expect("jobs");
+        if jobs.len() == 3 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done, "enrichment did not finish");
+    assert_eq!(s.catalog.derivations_of(&digest).await.expect("q").len(), 1);
+    let page = call(s, get(&format!("/items/{}", digest.to_hex()), Some(&vera))).await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "uploads go to the default collection"
+    );
+    assert!(page.body.contains("media blurred"));
 }
