@@ -49,6 +49,9 @@ pub struct AppState {
     pub log: Arc<vigil_core::log::Log>,
     /// The near-duplicate index snapshot (`StoreLayout::pdq_index`), for enrichment.
     pub pdq_index: std::path::PathBuf,
+    /// How links pasted in the browser are captured (the store's settings, the network guard
+    /// on: pages cannot make the server reach private addresses); `None` turns it off.
+    pub capture_settings: Option<vigil_core::capture::CaptureSettings>,
     /// One enrichment run at a time, in the background after uploads.
     pub enrich_lock: tokio::sync::Mutex<()>,
     /// Mark cookies `Secure` (on unless serving plain HTTP to another machine for testing:
@@ -64,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/logout", post(pages::logout))
         .route("/captures", get(pages::captures))
         .route("/captures/new", get(upload::form))
+        .route("/captures/links", post(upload::links))
         .route(
             "/captures/upload",
             post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD)),

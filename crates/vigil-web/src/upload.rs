@@ -124,6 +124,93 @@ pub async fn upload(
     Ok(Redirect::to("/captures").into_response())
 }
 
+/// The links form.
+#[derive(serde::Deserialize)]
+pub struct LinksForm {
+    #[serde(default)]
+    csrf: String,
+    urls: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Most links in one request.
+const MAX_LINKS: usize = 500;
+
+/// `POST /captures/links`: http(s) links only — never a path, which would read the
+/// server's own disk — captured in the background, then enriched.
+pub async fn links(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    axum::Form(f): axum::Form<LinksForm>,
+) -> Result<Response, WebError> {
+    who.check_csrf(Some(&f.csrf))?;
+    who.require(Role::Investigator)?;
+    let Some(settings) = state.capture_settings.clone() else {
+        return Err(WebError::bad_request(
+            "capturing links is turned off on this server",
+            false,
+        ));
+    };
+    let mut sources = Vec::new();
+    let mut refused = Vec::new();
+    for line in f.urls.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match url::Url::parse(line) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                sources.push(vigil_core::capture::CaptureSource {
+                    source: line.to_owned(),
+                    note: Some(f.note.trim().to_owned()).filter(|n| !n.is_empty()),
+                    tags: Vec::new(),
+                });
+            }
+            _ => refused.push(line.chars().take(200).collect::<String>()),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(WebError::bad_request(
+            format!("not http(s) links: {}", refused.join(", ")),
+            false,
+        ));
+    }
+    if sources.is_empty() || sources.len() > MAX_LINKS {
+        return Err(WebError::bad_request(
+            format!("give 1 to {MAX_LINKS} links, one a line"),
+            false,
+        ));
+    }
+    vigil_core::accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "capture-links",
+        "captures",
+        serde_json::json!({ "links": sources.iter().map(|s| &s.source).collect::<Vec<_>>() }),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    let mut settings = settings;
+    settings.collector = who.user().username.clone();
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let s = &task_state;
+        let observer: Arc<dyn vigil_core::capture::CaptureObserver> =
+            Arc::new(vigil_core::capture::Quiet);
+        if let Err(e) = vigil_core::capture::run(
+            &s.catalog,
+            s.blobs.clone(),
+            &s.log,
+            sources,
+            &settings,
+            observer,
+        )
+        .await
+        {
+            tracing::error!(error = %e, "capturing links from the workspace failed");
+        }
+        spawn_enrichment(task_state.clone());
+    });
+    Ok(Redirect::to("/captures").into_response())
+}
+
 /// Runs the enrichment jobs on whatever is pending, one run at a time, off the request.
 pub fn spawn_enrichment(state: Arc<AppState>) {
     tokio::spawn(async move {

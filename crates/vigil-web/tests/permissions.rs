@@ -205,6 +205,14 @@ async fn world() -> World {
         log: store.log().expect("log"),
         pdq_index: store.layout.pdq_index(),
         enrich_lock: Default::default(),
+        capture_settings: Some(
+            vigil_core::capture::CaptureSettings::from_config(
+                &store.config,
+                String::new(),
+                vigil_capture::netguard::NetPolicy::default(),
+            )
+            .expect("settings"),
+        ),
         limiter: Default::default(),
         secure_cookies: true,
     });
@@ -1362,4 +1370,74 @@ async fn uploads_are_captured_logged_and_enriched() {
         "uploads go to the default collection"
     );
     assert!(page.body.contains("media blurred"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pasted_links_are_captured_through_the_guard_and_paths_refused() {
+    let w = world().await;
+    let s = &w.state;
+    let (ivan, csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let post = |cookie: &str, token: &str, urls: &str| {
+        post_form(
+            "/captures/links",
+            Some(cookie),
+            &format!(
+                "csrf={token}&urls={}",
+                urls.replace('\n', "%0A")
+                    .replace(':', "%3A")
+                    .replace('/', "%2F")
+            ),
+        )
+    };
+    assert_eq!(
+        call(s, post(&vera, &vera_csrf, "https://t.me/c/1"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Paths would read the server's own disk: refused, nothing captured.
+    for bad in [
+        "/etc/passwd",
+        "file:///etc/passwd",
+        "https://t.me/c/1\n../../store/log.key",
+        "ftp://example.org/x",
+    ] {
+        let r = call(s, post(&ivan, &csrf, bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(s.catalog.capture_count().await.expect("count"), 2);
+    // A link to this machine is refused by the guard (before any connection) and recorded
+    // as a failed capture, as the command line would.
+    let r = call(s, post(&ivan, &csrf, "http://127.0.0.1:9/post")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut failure = None;
+    for _ in 0..300 {
+        let ids = s
+            .catalog
+            .captures_visible_to(
+                &s.catalog
+                    .user_for_login("admin")
+                    .await
+                    .expect("q")
+                    .expect("admin")
+                    .0,
+                10,
+            )
+            .await
+            .expect("ids");
+        if ids.len() == 3 {
+            let c = s
+                .catalog
+                .capture(ids[0])
+                .await
+                .expect("q")
+                .expect("capture");
+            failure = c.record.failure.map(|f| f.code);
+            assert_eq!(c.record.collector, "ivan");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(failure.as_deref(), Some("ssrf-refused"));
 }
