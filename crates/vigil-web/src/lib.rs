@@ -67,6 +67,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/logout", post(pages::logout))
         .route("/captures", get(pages::captures))
         .route("/captures/new", get(upload::form))
+        .route("/captures/{id}/receipt", get(pages::receipt))
+        .route("/settings/graphic", post(pages::graphic_preference))
+        .route("/audit", get(pages::audit_trail))
         .route("/captures/links", post(upload::links))
         .route(
             "/captures/upload",

@@ -1441,3 +1441,74 @@ async fn pasted_links_are_captured_through_the_guard_and_paths_refused() {
     }
     assert_eq!(failure.as_deref(), Some("ssrf-refused"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receipts_preferences_and_the_audit_page() {
+    let w = world().await;
+    let s = &w.state;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let (admin, _) = sign_in(s, "admin", "a long passphrase").await;
+    // A receipt that verifies offline with the log's verifier key.
+    let r = call(s, get("/captures/1/receipt", Some(&vera))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .expect("ascii")
+            .contains("capture-1.tlog-proof")
+    );
+    let vkey = s.log.vkey();
+    let digest: vigil_store::Sha256Digest = w.public_item.parse().expect("digest");
+    let checked =
+        vigil_core::log::check_receipt(r.body.as_bytes(), &vkey, &[("photo".into(), digest)])
+            .expect("verifies");
+    assert_eq!(checked.capture_id, 1);
+
+    // The preference unblurs by default, and back.
+    let item = format!("/items/{}", w.public_item);
+    assert!(
+        call(s, get(&item, Some(&vera)))
+            .await
+            .body
+            .contains("media blurred")
+    );
+    let r = call(
+        s,
+        post_form(
+            "/settings/graphic",
+            Some(&vera),
+            &format!("csrf={vera_csrf}&show=on"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        !call(s, get(&item, Some(&vera)))
+            .await
+            .body
+            .contains("media blurred")
+    );
+    let r = call(s, post_form("/settings/graphic", Some(&vera), "show=on")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token, no change");
+    call(
+        s,
+        post_form(
+            "/settings/graphic",
+            Some(&vera),
+            &format!("csrf={vera_csrf}&show=off"),
+        ),
+    )
+    .await;
+    assert!(
+        call(s, get(&item, Some(&vera)))
+            .await
+            .body
+            .contains("media blurred")
+    );
+
+    // The admin's audit page lists what vera did and says the chain holds.
+    let page = call(s, get("/audit", Some(&admin))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("The chain holds"));
+    assert!(page.body.contains("download-receipt") && page.body.contains("preference"));
+}
