@@ -1401,6 +1401,15 @@ async fn serve_cmd(
     let state = Arc::new(vigil_web::AppState {
         catalog: store.catalog.clone(),
         blobs: store.blobs()?,
+        log: store.log()?,
+        pdq_index: store.layout.pdq_index(),
+        enrich_lock: Default::default(),
+        // Links pasted in the browser go through the SSRF guard with no exceptions.
+        capture_settings: Some(vigil_core::capture::CaptureSettings::from_config(
+            &store.config,
+            String::new(),
+            vigil_capture::netguard::NetPolicy::default(),
+        )?),
         limiter: Default::default(),
         secure_cookies,
     });

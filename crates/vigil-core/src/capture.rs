@@ -430,6 +430,71 @@ async fn commit_batch(
     Ok(())
 }
 
+/// A file received over the web (`vigil serve`), already staged while it streamed in.
+#[derive(Debug)]
+pub struct Upload {
+    /// The staged bytes.
+    pub blob: FinishedBlob,
+    /// The name the browser gave (display only, never a path).
+    pub file_name: Option<String>,
+    /// The `Content-Type` the browser claimed.
+    pub content_type: Option<String>,
+}
+
+/// Commits uploaded files as one capture (`kind` and `method` `upload`, source
+/// `upload:<first name>`), with the same durability as any capture: blobs published, rows
+/// and log leaf in one transaction, then a signed checkpoint.
+pub async fn commit_upload(
+    catalog: &Catalog,
+    blobs: &BlobStore,
+    log: &Log,
+    uploads: Vec<Upload>,
+    collector: &str,
+    note: Option<String>,
+    client: serde_json::Value,
+) -> Result<StoredCapture, CoreError> {
+    let first = uploads
+        .first()
+        .and_then(|u| u.file_name.clone())
+        .unwrap_or_else(|| "file".into());
+    let run_id = format!("upload-{}", now_rfc3339().replace([':', '-', '.'], ""));
+    let mut record = base_record(
+        &format!("upload:{first}"),
+        "upload",
+        "upload",
+        collector,
+        &run_id,
+    );
+    record.note = note;
+    record.details = json!({
+        "client": client,
+        "files": uploads.iter().map(|u| json!({
+            "name": u.file_name, "content_type": u.content_type, "size": u.blob.size,
+        })).collect::<Vec<_>>(),
+    });
+    let prepared = Prepared {
+        record,
+        blobs: uploads
+            .into_iter()
+            .map(|u| (u.blob, "file".to_owned(), u.file_name))
+            .collect(),
+    };
+    struct Keep(std::sync::Mutex<Option<StoredCapture>>);
+    impl CaptureObserver for Keep {
+        fn committed(&self, capture: &StoredCapture, _: bool) {
+            if let Ok(mut slot) = self.0.lock() {
+                *slot = Some(capture.clone());
+            }
+        }
+    }
+    let keep = Keep(std::sync::Mutex::new(None));
+    let mut summary = CaptureSummary::default();
+    commit_batch(catalog, blobs, vec![prepared], &keep, &mut summary).await?;
+    log.publish(catalog).await?;
+    let stored = keep.0.lock().ok().and_then(|mut s| s.take());
+    stored.ok_or_else(|| CoreError::Usage("the upload was not committed".into()))
+}
+
 fn base_record(
     source: &str,
     kind: &str,

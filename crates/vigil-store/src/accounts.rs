@@ -295,6 +295,32 @@ impl Catalog {
         Ok(visible != 0)
     }
 
+    /// Whether `user` may see capture `id` (admins: all; others: their collections').
+    pub async fn capture_visible_to(&self, id: i64, user: &User) -> Result<bool, CatalogError> {
+        let visible: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM captures c
+                 LEFT JOIN capture_collections cc ON cc.capture_id = c.id
+                 WHERE c.id = ?1 AND (?2 OR EXISTS (SELECT 1 FROM collection_members m
+                     WHERE m.user_id = ?3 AND m.collection_id = coalesce(cc.collection_id, 1))))",
+        )
+        .bind(id)
+        .bind(user.role == Role::Admin)
+        .bind(user.id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(visible != 0)
+    }
+
+    /// Sets a user's preference for graphic media (unblurred by default, or not).
+    pub async fn set_show_graphic(&self, user_id: i64, show: bool) -> Result<(), CatalogError> {
+        sqlx::query("UPDATE users SET show_graphic = ? WHERE id = ?")
+            .bind(show)
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Ids of the captures `user` may see, newest first, at most `limit`.
     pub async fn captures_visible_to(
         &self,

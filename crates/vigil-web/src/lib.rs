@@ -24,6 +24,8 @@ pub mod auth;
 mod error;
 mod pages;
 mod security;
+mod upload;
+mod work;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +45,15 @@ pub struct AppState {
     pub blobs: Arc<BlobStore>,
     /// Failed sign-ins.
     pub limiter: LoginLimiter,
+    /// The store's transparency log (uploads are logged like any capture).
+    pub log: Arc<vigil_core::log::Log>,
+    /// The near-duplicate index snapshot (`StoreLayout::pdq_index`), for enrichment.
+    pub pdq_index: std::path::PathBuf,
+    /// How links pasted in the browser are captured (the store's settings, the network guard
+    /// on: pages cannot make the server reach private addresses); `None` turns it off.
+    pub capture_settings: Option<vigil_core::capture::CaptureSettings>,
+    /// One enrichment run at a time, in the background after uploads.
+    pub enrich_lock: tokio::sync::Mutex<()>,
     /// Mark cookies `Secure` (on unless serving plain HTTP to another machine for testing:
     /// browsers accept secure cookies from `http://localhost` and `127.0.0.1`).
     pub secure_cookies: bool,
@@ -55,10 +66,30 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/captures", get(pages::captures))
+        .route("/captures/new", get(upload::form))
+        .route("/captures/{id}/receipt", get(pages::receipt))
+        .route("/settings/graphic", post(pages::graphic_preference))
+        .route("/audit", get(pages::audit_trail))
+        .route("/captures/links", post(upload::links))
+        .route(
+            "/captures/upload",
+            post(upload::upload).layer(axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD)),
+        )
         .route("/items/{sha256}", get(pages::item))
         .route("/items/{sha256}/raw", get(pages::raw))
         .route("/items/{sha256}/reveal", post(pages::reveal))
         .route("/items/{sha256}/derived/{derived}", get(pages::derived))
+        .route("/incidents", get(work::list).post(work::create))
+        .route("/incidents/{id}", get(work::show))
+        .route("/incidents/{id}/links", post(work::link))
+        .route("/incidents/{id}/status", post(work::status))
+        .route("/incidents/{id}/comments", post(work::comment))
+        .route(
+            "/persons",
+            get(work::persons_list).post(work::create_person),
+        )
+        .route("/persons/{id}", get(work::person))
+        .route("/persons/{id}/incidents", post(work::person_incident))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
         .nest("/api/v1", api::router())

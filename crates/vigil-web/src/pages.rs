@@ -182,6 +182,8 @@ pub async fn logout(
 
 /// One item as the captures list shows it.
 struct ListedItem {
+    /// No enrichment job has finished on it yet.
+    pending: bool,
     sha256: String,
     short: String,
     role: String,
@@ -205,6 +207,8 @@ struct CapturesPage<'a> {
     user: Option<&'a User>,
     csrf: &'a str,
     captures: Vec<ListedCapture>,
+    /// Items of the page whose enrichment has not finished.
+    pending: usize,
 }
 
 /// The thumbnail derived from an item, if one was made.
@@ -226,6 +230,7 @@ pub async fn captures(
 ) -> Result<Response, WebError> {
     let ids = state.catalog.captures_visible_to(who.user(), 200).await?;
     let mut listed = Vec::with_capacity(ids.len());
+    let mut pending_items = 0;
     for id in ids {
         let Some(StoredCapture { id, record }) = state.catalog.capture(id).await? else {
             continue;
@@ -233,7 +238,10 @@ pub async fn captures(
         let mut items = Vec::new();
         for i in &record.items {
             let hex = i.sha256.to_hex();
+            let pending = state.catalog.jobs_of(&i.sha256).await?.len() < 3;
+            pending_items += usize::from(pending);
             items.push(ListedItem {
+                pending,
                 short: hex[..12].to_owned(),
                 thumbnail: thumbnail_of(&state, &i.sha256).await?,
                 sha256: hex,
@@ -257,6 +265,7 @@ pub async fn captures(
         user: Some(who.user()),
         csrf: &who.session.csrf_token,
         captures: listed,
+        pending: pending_items,
     })?
     .into_response())
 }
@@ -291,6 +300,8 @@ struct ItemPage<'a> {
     facts: Vec<(String, String)>,
     captures: Vec<ItemCapture>,
     jobs: Vec<(String, String)>,
+    /// Near-duplicates the user may see: (item, distance, method).
+    similar: Vec<(String, u32, &'static str)>,
 }
 
 /// An item id from the path, visible to the user, else "not found" (the same answer for
@@ -429,6 +440,9 @@ pub async fn item(
         .map(|(_, o)| o.clone());
     let mut captures = Vec::new();
     for cid in state.catalog.captures_with_item(&item.sha256).await? {
+        if !state.catalog.capture_visible_to(cid, who.user()).await? {
+            continue;
+        }
         if let Some(c) = state.catalog.capture(cid).await? {
             let name = c
                 .record
@@ -443,6 +457,13 @@ pub async fn item(
                 collector: c.record.collector,
                 name,
             });
+        }
+    }
+    let mut similar = Vec::new();
+    for link in state.catalog.similarities_of(&item.sha256).await? {
+        let other = link.other(&item.sha256);
+        if state.catalog.item_visible_to(&other, who.user()).await? {
+            similar.push((other.to_hex(), link.distance, link.method.as_str()));
         }
     }
     let kind = analysis
@@ -469,6 +490,7 @@ pub async fn item(
         facts: metadata.map(|m| facts_of(&m.report)).unwrap_or_default(),
         captures,
         jobs,
+        similar,
     };
     Ok(render(&page)?.into_response())
 }
@@ -597,4 +619,105 @@ pub async fn js() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         include_str!("../static/app.js"),
     )
+}
+
+/// `GET /captures/{id}/receipt`: the capture's C2SP tlog-proof receipt, checkable offline
+/// with `vigil verify-receipt` and the log's verifier key; recorded.
+pub async fn receipt(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    if !state.catalog.capture_visible_to(id, who.user()).await? {
+        return Err(WebError::not_found(false));
+    }
+    let receipt = state.log.receipt(&state.catalog, id).await?;
+    accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "download-receipt",
+        &format!("capture:{id}"),
+        serde_json::json!({}),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    let mut response = receipt.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"capture-{id}.tlog-proof\""))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// The graphic-media preference form.
+#[derive(Deserialize)]
+pub struct GraphicForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    show: String,
+}
+
+/// `POST /settings/graphic`: show graphic media unblurred by default, or not; recorded.
+pub async fn graphic_preference(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    Form(f): Form<GraphicForm>,
+) -> Result<Response, WebError> {
+    who.check_csrf(Some(&f.csrf))?;
+    let show = f.show == "on";
+    state.catalog.set_show_graphic(who.user().id, show).await?;
+    accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "preference",
+        &format!("user:{}", who.user().username),
+        serde_json::json!({ "show_graphic": show }),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    Ok(Redirect::to("/captures").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage<'a> {
+    user: Option<&'a User>,
+    csrf: &'a str,
+    events: Vec<vigil_store::AuditEvent>,
+    broken: usize,
+}
+
+/// `GET /audit` (admins): the newest audit events and whether the chain holds.
+pub async fn audit_trail(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
+    who.require(vigil_store::Role::Admin)?;
+    let (count, breaks) = state.catalog.verify_audit_chain().await?;
+    let from = (count as i64 - 500).max(0);
+    let mut events = state.catalog.audit_events(from, 500, None).await?;
+    events.reverse();
+    accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "view",
+        "audit",
+        serde_json::json!({}),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    Ok(render(&AuditPage {
+        user: Some(who.user()),
+        csrf: &who.session.csrf_token,
+        events,
+        broken: breaks.len(),
+    })?
+    .into_response())
 }

@@ -202,6 +202,17 @@ async fn world() -> World {
     let state = Arc::new(AppState {
         catalog: store.catalog.clone(),
         blobs,
+        log: store.log().expect("log"),
+        pdq_index: store.layout.pdq_index(),
+        enrich_lock: Default::default(),
+        capture_settings: Some(
+            vigil_core::capture::CaptureSettings::from_config(
+                &store.config,
+                String::new(),
+                vigil_capture::netguard::NetPolicy::default(),
+            )
+            .expect("settings"),
+        ),
         limiter: Default::default(),
         secure_cookies: true,
     });
@@ -279,6 +290,27 @@ async fn every_endpoint_for_every_role() {
         ),
         ("/api/v1/openapi.json".into(), [S::OK; 4]),
         ("/static/app.css".into(), [S::OK; 4]),
+        ("/incidents".into(), [S::SEE_OTHER, S::OK, S::OK, S::OK]),
+        (
+            "/incidents/999".into(),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            "/persons".into(),
+            [S::SEE_OTHER, S::FORBIDDEN, S::OK, S::OK],
+        ),
+        (
+            "/persons/999".into(),
+            [S::SEE_OTHER, S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            "/api/v1/incidents".into(),
+            [S::UNAUTHORIZED, S::OK, S::OK, S::OK],
+        ),
+        (
+            "/api/v1/persons".into(),
+            [S::UNAUTHORIZED, S::FORBIDDEN, S::OK, S::OK],
+        ),
     ];
     for (path, expected) in &table {
         for (n, (who, cookie, _)) in sessions.iter().enumerate() {
@@ -1023,4 +1055,460 @@ async fn person_records_are_for_investigators_only() {
             .iter()
             .any(|e| e.event.action == "view" && e.event.actor == "ivan")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn working_through_the_pages() {
+    let w = world().await;
+    let s = &w.state;
+    let (ivan, csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let form = |path: &str, cookie: &str, body: String| post_form(path, Some(cookie), &body);
+    let enc = |t: &str| {
+        t.replace('%', "%25")
+            .replace('&', "%26")
+            .replace('+', "%2B")
+            .replace(' ', "+")
+            .replace('<', "%3C")
+            .replace('>', "%3E")
+            .replace('"', "%22")
+    };
+
+    // A viewer's form post is refused; an investigator's creates and redirects.
+    let title = format!("Գերիների ծեծ {XSS}");
+    let body = format!(
+        "csrf={vera_csrf}&title={}&date_precision=unknown&place_precision=unknown",
+        enc(&title)
+    );
+    assert_eq!(
+        call(s, form("/incidents", &vera, body)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let body = format!(
+        "csrf={csrf}&title={}&occurred=2023-09&date_precision=month&place={}&place_precision=settlement",
+        enc(&title),
+        enc("Ջրական")
+    );
+    let r = call(s, form("/incidents", &ivan, body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let location = r.headers[header::LOCATION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    // Without the token, nothing.
+    let r = call(
+        s,
+        form(
+            &format!("{location}/links"),
+            &ivan,
+            "kind=tag&value=pow.violence".into(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    for (kind, value) in [
+        ("tag", "pow.humiliation"),
+        ("label", "identifiable-prisoner"),
+        ("item", w.public_item.as_str()),
+    ] {
+        let r = call(
+            s,
+            form(
+                &format!("{location}/links"),
+                &ivan,
+                format!("csrf={csrf}&kind={kind}&value={value}"),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{kind}: {}", r.body);
+    }
+    let r = call(
+        s,
+        form(
+            &format!("{location}/status"),
+            &ivan,
+            format!("csrf={csrf}&status=in-review"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = call(
+        s,
+        form(
+            &format!("{location}/status"),
+            &ivan,
+            format!("csrf={csrf}&status=new"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "back to new is not a move"
+    );
+    let r = call(
+        s,
+        form(
+            &format!("{location}/comments"),
+            &ivan,
+            format!("csrf={csrf}&body={}", enc("<b>seen</b> twice")),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // The page shows the qualification with its provisions, escaped text, the footage link.
+    let page = call(s, get(&location, Some(&vera))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Գերիների ծեծ"), "Armenian text kept");
+    assert!(
+        !page.body.contains("<script>alert") && !page.body.contains("<b>seen</b>"),
+        "escaped"
+    );
+    assert!(page.body.contains("GCIII 13(2)"), "provisions shown");
+    assert!(page.body.contains(&w.public_item));
+    assert!(
+        !page.body.contains("Persons</h2>"),
+        "viewers see no persons"
+    );
+    assert!(
+        !page.body.contains("name=\"body\""),
+        "viewers get no comment form"
+    );
+
+    // Persons through the form: scripts recognised, linked to the incident.
+    let body = format!(
+        "csrf={csrf}&name={}&other_names={}&status=pow&unit=&service_number=",
+        enc("Արամ Պետրոսյան"),
+        enc("Арам Петросян\nAram Petrosyan")
+    );
+    let r = call(s, form("/persons", &ivan, body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let person = r.headers[header::LOCATION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let incident_id = location.rsplit('/').next().expect("id");
+    let r = call(
+        s,
+        form(
+            &format!("{person}/incidents"),
+            &ivan,
+            format!("csrf={csrf}&incident_id={incident_id}&role=victim"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = call(s, get(&person, Some(&ivan))).await;
+    assert!(
+        page.body.contains("lang=\"armn\">Արամ Պետրոսյան"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("(cyrl, transliteration)"));
+    assert!(page.body.contains(&format!("/incidents/{incident_id}")));
+    assert_eq!(
+        call(s, get(&person, Some(&vera))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let incident_page = call(s, get(&location, Some(&ivan))).await;
+    assert!(
+        incident_page.body.contains(&format!("{person}\">Person #")),
+        "investigators see the person"
+    );
+}
+
+/// A multipart body with the given (name, file name, bytes) parts, in order.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "vigil-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: image/jpeg\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_are_captured_logged_and_enriched() {
+    let w = world().await;
+    let s = &w.state;
+    let (ivan, csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let photo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg"
+    ))
+    .expect("photo");
+    let send = |cookie: &str, parts: &[(&str, Option<&str>, &[u8])]| {
+        let (content_type, body) = multipart(parts);
+        Request::post("/captures/upload")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("request")
+    };
+    // Viewers do not capture; the token must come before any file.
+    let r = call(
+        s,
+        send(
+            &vera,
+            &[
+                ("csrf", None, vera_csrf.as_bytes()),
+                ("file", Some("a.jpg"), &photo),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        s,
+        send(
+            &ivan,
+            &[
+                ("file", Some("a.jpg"), &photo),
+                ("csrf", None, csrf.as_bytes()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let before = s.catalog.capture_count().await.expect("count");
+    assert_eq!(before, 2, "nothing captured by refused uploads");
+
+    let r = call(
+        s,
+        send(
+            &ivan,
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("note", None, "sent by a relative".as_bytes()),
+                ("file", Some("photo <1>.jpg"), &photo),
+                ("file", Some("notes.txt"), b"seen on 19 September"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let ids = s
+        .catalog
+        .captures_visible_to(
+            &s.catalog
+                .user_for_login("ivan")
+                .await
+                .expect("q")
+                .expect("ivan")
+                .0,
+            10,
+        )
+        .await
+        .expect("ids");
+    let capture = s
+        .catalog
+        .capture(ids[0])
+        .await
+        .expect("q")
+        .expect("capture");
+    assert_eq!(capture.record.kind, "upload");
+    assert_eq!(capture.record.collector, "ivan");
+    assert_eq!(capture.record.note.as_deref(), Some("sent by a relative"));
+    assert_eq!(capture.record.items.len(), 2);
+    let digest = capture.record.items[0].sha256;
+    assert_eq!(
+        digest,
+        vigil_store::Sha256Digest::of(&photo),
+        "stored byte for byte"
+    );
+    assert_eq!(
+        std::fs::read(s.blobs.path_of(&digest)).expect("blob"),
+        photo
+    );
+    // Logged: the capture's leaf is in a signed tree.
+    let leaf = s
+        .catalog
+        .log_leaf_of_capture(capture.id)
+        .await
+        .expect("q")
+        .expect("leaf");
+    let signed = s
+        .catalog
+        .latest_checkpoint()
+        .await
+        .expect("q")
+        .expect("checkpoint");
+    assert!(signed.tree_size > leaf.index);
+
+    // Enrichment runs in the background: the photo gets its jobs and a thumbnail.
+    let mut done = false;
+    for _ in 0..300 {
+        let jobs = s.catalog.jobs_of(&digest).await.expect("jobs");
+        if jobs.len() == 3 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done, "enrichment did not finish");
+    assert_eq!(s.catalog.derivations_of(&digest).await.expect("q").len(), 1);
+    let page = call(s, get(&format!("/items/{}", digest.to_hex()), Some(&vera))).await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "uploads go to the default collection"
+    );
+    assert!(page.body.contains("media blurred"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pasted_links_are_captured_through_the_guard_and_paths_refused() {
+    let w = world().await;
+    let s = &w.state;
+    let (ivan, csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let post = |cookie: &str, token: &str, urls: &str| {
+        post_form(
+            "/captures/links",
+            Some(cookie),
+            &format!(
+                "csrf={token}&urls={}",
+                urls.replace('\n', "%0A")
+                    .replace(':', "%3A")
+                    .replace('/', "%2F")
+            ),
+        )
+    };
+    assert_eq!(
+        call(s, post(&vera, &vera_csrf, "https://t.me/c/1"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Paths would read the server's own disk: refused, nothing captured.
+    for bad in [
+        "/etc/passwd",
+        "file:///etc/passwd",
+        "https://t.me/c/1\n../../store/log.key",
+        "ftp://example.org/x",
+    ] {
+        let r = call(s, post(&ivan, &csrf, bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(s.catalog.capture_count().await.expect("count"), 2);
+    // A link to this machine is refused by the guard (before any connection) and recorded
+    // as a failed capture, as the command line would.
+    let r = call(s, post(&ivan, &csrf, "http://127.0.0.1:9/post")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut failure = None;
+    for _ in 0..300 {
+        let ids = s
+            .catalog
+            .captures_visible_to(
+                &s.catalog
+                    .user_for_login("admin")
+                    .await
+                    .expect("q")
+                    .expect("admin")
+                    .0,
+                10,
+            )
+            .await
+            .expect("ids");
+        if ids.len() == 3 {
+            let c = s
+                .catalog
+                .capture(ids[0])
+                .await
+                .expect("q")
+                .expect("capture");
+            failure = c.record.failure.map(|f| f.code);
+            assert_eq!(c.record.collector, "ivan");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(failure.as_deref(), Some("ssrf-refused"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receipts_preferences_and_the_audit_page() {
+    let w = world().await;
+    let s = &w.state;
+    let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
+    let (admin, _) = sign_in(s, "admin", "a long passphrase").await;
+    // A receipt that verifies offline with the log's verifier key.
+    let r = call(s, get("/captures/1/receipt", Some(&vera))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .expect("ascii")
+            .contains("capture-1.tlog-proof")
+    );
+    let vkey = s.log.vkey();
+    let digest: vigil_store::Sha256Digest = w.public_item.parse().expect("digest");
+    let checked =
+        vigil_core::log::check_receipt(r.body.as_bytes(), &vkey, &[("photo".into(), digest)])
+            .expect("verifies");
+    assert_eq!(checked.capture_id, 1);
+
+    // The preference unblurs by default, and back.
+    let item = format!("/items/{}", w.public_item);
+    assert!(
+        call(s, get(&item, Some(&vera)))
+            .await
+            .body
+            .contains("media blurred")
+    );
+    let r = call(
+        s,
+        post_form(
+            "/settings/graphic",
+            Some(&vera),
+            &format!("csrf={vera_csrf}&show=on"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        !call(s, get(&item, Some(&vera)))
+            .await
+            .body
+            .contains("media blurred")
+    );
+    let r = call(s, post_form("/settings/graphic", Some(&vera), "show=on")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token, no change");
+    call(
+        s,
+        post_form(
+            "/settings/graphic",
+            Some(&vera),
+            &format!("csrf={vera_csrf}&show=off"),
+        ),
+    )
+    .await;
+    assert!(
+        call(s, get(&item, Some(&vera)))
+            .await
+            .body
+            .contains("media blurred")
+    );
+
+    // The admin's audit page lists what vera did and says the chain holds.
+    let page = call(s, get("/audit", Some(&admin))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("The chain holds"));
+    assert!(page.body.contains("download-receipt") && page.body.contains("preference"));
 }

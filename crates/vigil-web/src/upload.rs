@@ -1,0 +1,235 @@
+//! Capture from the browser: files are streamed into the blob store as they arrive (hashed on
+//! the way, never held whole in memory), committed and logged as one capture, then enriched in
+//! the background.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use vigil_core::capture::{Upload, commit_upload};
+use vigil_store::{Role, User};
+
+use crate::auth::SignedIn;
+use crate::{AppState, WebError};
+
+/// Largest upload accepted in one request (a long 4K video fits).
+pub const MAX_UPLOAD: usize = 64 << 30;
+
+#[derive(Template)]
+#[template(path = "upload.html")]
+struct UploadPage<'a> {
+    user: Option<&'a User>,
+    csrf: &'a str,
+}
+
+/// `GET /captures/new` (investigators, admins).
+pub async fn form(who: SignedIn) -> Result<Response, WebError> {
+    who.require(Role::Investigator)?;
+    UploadPage {
+        user: Some(who.user()),
+        csrf: &who.session.csrf_token,
+    }
+    .render()
+    .map(|h| axum::response::Html(h).into_response())
+    .map_err(|e| WebError::internal(e, false))
+}
+
+/// `POST /captures/upload` (multipart: `csrf` first, then `note` and any number of `file`).
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    who.require(Role::Investigator)?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        WebError::bad_request(format!("the upload was cut short or malformed: {e}"), false)
+    };
+    let mut csrf_ok = false;
+    let mut note = None;
+    let mut uploads = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "csrf" => {
+                let token = field.text().await.map_err(bad)?;
+                who.check_csrf(Some(&token))?;
+                csrf_ok = true;
+            }
+            "note" => {
+                let text = field.text().await.map_err(bad)?;
+                note = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+            }
+            "file" => {
+                // The token must come before any byte is stored.
+                if !csrf_ok {
+                    return Err(WebError::csrf(false));
+                }
+                let file_name = field
+                    .file_name()
+                    .map(|n| n.chars().take(255).collect::<String>());
+                let content_type = field.content_type().map(str::to_owned);
+                let mut staged = state
+                    .blobs
+                    .stage()
+                    .map_err(|e| WebError::internal(e, false))?;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    tokio::task::block_in_place(|| staged.write_all(&chunk))
+                        .map_err(|e| WebError::internal(e, false))?;
+                }
+                let blob = tokio::task::block_in_place(|| staged.finish())
+                    .map_err(|e| WebError::internal(e, false))?;
+                if blob.size == 0 && file_name.as_deref().unwrap_or("").is_empty() {
+                    continue; // an empty file input
+                }
+                uploads.push(Upload {
+                    blob,
+                    file_name,
+                    content_type,
+                });
+            }
+            _ => {}
+        }
+    }
+    if !csrf_ok {
+        return Err(WebError::csrf(false));
+    }
+    if uploads.is_empty() {
+        return Err(WebError::bad_request("no file was sent", false));
+    }
+    let client = serde_json::json!({
+        "ip": who.client.ip, "user_agent": who.client.user_agent, "account": who.user().username,
+    });
+    let stored = commit_upload(
+        &state.catalog,
+        &state.blobs,
+        &state.log,
+        uploads,
+        &who.user().username,
+        note,
+        client,
+    )
+    .await
+    .map_err(|e| WebError::internal(e, false))?;
+    vigil_core::accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "capture-upload",
+        &format!("capture:{}", stored.id),
+        serde_json::json!({ "items": stored.record.items.len() }),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    spawn_enrichment(state.clone());
+    Ok(Redirect::to("/captures").into_response())
+}
+
+/// The links form.
+#[derive(serde::Deserialize)]
+pub struct LinksForm {
+    #[serde(default)]
+    csrf: String,
+    urls: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Most links in one request.
+const MAX_LINKS: usize = 500;
+
+/// `POST /captures/links`: http(s) links only — never a path, which would read the
+/// server's own disk — captured in the background, then enriched.
+pub async fn links(
+    State(state): State<Arc<AppState>>,
+    who: SignedIn,
+    axum::Form(f): axum::Form<LinksForm>,
+) -> Result<Response, WebError> {
+    who.check_csrf(Some(&f.csrf))?;
+    who.require(Role::Investigator)?;
+    let Some(settings) = state.capture_settings.clone() else {
+        return Err(WebError::bad_request(
+            "capturing links is turned off on this server",
+            false,
+        ));
+    };
+    let mut sources = Vec::new();
+    let mut refused = Vec::new();
+    for line in f.urls.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match url::Url::parse(line) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                sources.push(vigil_core::capture::CaptureSource {
+                    source: line.to_owned(),
+                    note: Some(f.note.trim().to_owned()).filter(|n| !n.is_empty()),
+                    tags: Vec::new(),
+                });
+            }
+            _ => refused.push(line.chars().take(200).collect::<String>()),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(WebError::bad_request(
+            format!("not http(s) links: {}", refused.join(", ")),
+            false,
+        ));
+    }
+    if sources.is_empty() || sources.len() > MAX_LINKS {
+        return Err(WebError::bad_request(
+            format!("give 1 to {MAX_LINKS} links, one a line"),
+            false,
+        ));
+    }
+    vigil_core::accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "capture-links",
+        "captures",
+        serde_json::json!({ "links": sources.iter().map(|s| &s.source).collect::<Vec<_>>() }),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    let mut settings = settings;
+    settings.collector = who.user().username.clone();
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let s = &task_state;
+        let observer: Arc<dyn vigil_core::capture::CaptureObserver> =
+            Arc::new(vigil_core::capture::Quiet);
+        if let Err(e) = vigil_core::capture::run(
+            &s.catalog,
+            s.blobs.clone(),
+            &s.log,
+            sources,
+            &settings,
+            observer,
+        )
+        .await
+        {
+            tracing::error!(error = %e, "capturing links from the workspace failed");
+        }
+        spawn_enrichment(task_state.clone());
+    });
+    Ok(Redirect::to("/captures").into_response())
+}
+
+/// Runs the enrichment jobs on whatever is pending, one run at a time, off the request.
+pub fn spawn_enrichment(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let _one_at_a_time = state.enrich_lock.lock().await;
+        match vigil_core::enrich::enrich(
+            &state.catalog,
+            &state.blobs,
+            &vigil_core::enrich::EnrichOptions::default(),
+            &state.pdq_index,
+        )
+        .await
+        {
+            Ok(summary) if summary.derivations > 0 => {
+                if let Err(e) = state.log.publish(&state.catalog).await {
+                    tracing::error!(error = %e, "could not sign a checkpoint after enrichment");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "enrichment after an upload failed"),
+        }
+    });
+}

@@ -1,0 +1,283 @@
+//! The workspace in a real browser (headless Chromium, driven over CDP with chromiumoxide):
+//! sign in, upload a photo, see it blurred, reveal it, open an incident, qualify it with a
+//! taxonomy entry, link the photo, create a person and link them. Screenshots of each step
+//! are kept in `$CARGO_TARGET_TMPDIR/browser/` as test artefacts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
+use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures_util::StreamExt;
+use vigil_core::Store;
+use vigil_store::Role;
+use vigil_web::AppState;
+
+fn chromium() -> PathBuf {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let out = std::process::Command::new("which")
+                .arg(name)
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        })
+        .expect("Chromium is needed for this test: run ./run setup (apt-get install chromium)")
+}
+
+async fn shot(page: &Page, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("artefact dir");
+    let png = page
+        .screenshot(
+            ScreenshotParams::builder()
+                .format(CaptureScreenshotFormat::Png)
+                .full_page(true)
+                .build(),
+        )
+        .await
+        .expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn eval(page: &Page, js: &str) -> serde_json::Value {
+    page.evaluate(js)
+        .await
+        .expect("evaluate")
+        .into_value()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Clicks `selector` and waits until a new document has loaded (a marker set on the old one
+/// is gone and the new one is complete).
+async fn submit(page: &Page, selector: &str) {
+    eval(page, "window.__vigilOld = true").await;
+    page.find_element(selector)
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .expect("click");
+    for _ in 0..200 {
+        // Between documents there is no context to evaluate in: keep waiting.
+        let state = page
+            .evaluate("window.__vigilOld === true ? 'old' : document.readyState")
+            .await
+            .ok()
+            .and_then(|r| r.into_value::<String>().ok());
+        if state.as_deref() == Some("complete") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{selector}: no new page after 10 s");
+}
+
+/// Focuses a field and enters text as a keyboard's input method would (any script: Armenian
+/// letters have no key codes to type).
+async fn fill(page: &Page, selector: &str, text: &str) {
+    page.find_element(selector)
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .expect("focus");
+    page.execute(InsertTextParams::new(text))
+        .await
+        .expect("enter text");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_investigator_works_through_the_workspace_in_chromium() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut store, _) = Store::init(&dir.path().join("store"), Some("test.example/log"))
+        .await
+        .expect("init");
+    vigil_core::accounts::add_user(
+        &store.catalog,
+        "ivan",
+        "Իվան",
+        Role::Investigator,
+        "a long passphrase",
+        "test",
+    )
+    .await
+    .expect("user");
+    let state = Arc::new(AppState {
+        catalog: store.catalog.clone(),
+        blobs: store.blobs().expect("blobs"),
+        log: store.log().expect("log"),
+        pdq_index: store.layout.pdq_index(),
+        enrich_lock: Default::default(),
+        capture_settings: None,
+        limiter: Default::default(),
+        secure_cookies: true,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(vigil_web::serve(state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+
+    let profile = tempfile::tempdir().expect("profile");
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium())
+        .no_sandbox()
+        .new_headless_mode()
+        .user_data_dir(profile.path())
+        .window_size(1280, 900)
+        .args([
+            "disable-gpu",
+            "no-first-run",
+            "disable-background-networking",
+            "disable-sync",
+        ])
+        .build()
+        .expect("config");
+    let (mut browser, mut handler) = Browser::launch(config).await.expect("launch Chromium");
+    let pump = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let page = browser.new_page("about:blank").await.expect("page");
+
+    // Sign in.
+    page.goto(format!("{base}/login"))
+        .await
+        .expect("login page");
+    fill(&page, "input[name=username]", "ivan").await;
+    fill(&page, "input[name=password]", "a long passphrase").await;
+    shot(&page, "1-sign-in").await;
+    submit(&page, "form[action='/login'] button").await;
+    let url = page.url().await.expect("url").unwrap_or_default();
+    let body = eval(&page, "document.body.innerText").await;
+    assert!(url.ends_with("/captures"), "signed in: {url}: {body}");
+
+    // Upload a photo through the form.
+    let photo = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/threatexchange/pdq/data/bridge-mods/aaa-orig.jpg"
+    ))
+    .canonicalize()
+    .expect("photo");
+    page.goto(format!("{base}/captures/new"))
+        .await
+        .expect("upload page");
+    let input = page
+        .find_element("input[type=file]")
+        .await
+        .expect("file input");
+    let mut params = SetFileInputFilesParams::new(vec![photo.display().to_string()]);
+    params.backend_node_id = Some(input.backend_node_id);
+    page.execute(params).await.expect("choose file");
+    fill(&page, "textarea[name=note]", "sent by a relative").await;
+    submit(&page, "form[action='/captures/upload'] button").await;
+    let digest = vigil_store::Sha256Digest::of(&std::fs::read(&photo).expect("read"));
+    let mut enriched = false;
+    for _ in 0..300 {
+        if state.catalog.jobs_of(&digest).await.expect("jobs").len() == 3 {
+            enriched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(enriched, "the upload was captured and enriched");
+
+    // Blurred until revealed; revealing (script, CSP-compliant) records it.
+    page.goto(format!("{base}/items/{}", digest.to_hex()))
+        .await
+        .expect("item page");
+    let filter = "getComputedStyle(document.querySelector('img.media')).filter";
+    let before = eval(&page, filter).await;
+    assert!(before.to_string().contains("blur"), "blurred: {before}");
+    shot(&page, "2-item-blurred").await;
+    page.find_element("[data-reveal]")
+        .await
+        .expect("reveal link")
+        .click()
+        .await
+        .expect("reveal");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = eval(&page, filter).await;
+    assert_eq!(after, "none", "revealed in place");
+    shot(&page, "3-item-revealed").await;
+    let reveals = state
+        .catalog
+        .audit_events(0, 1000, Some(&format!("item:{}", digest.to_hex())))
+        .await
+        .expect("events");
+    assert!(
+        reveals
+            .iter()
+            .any(|e| e.event.action == "reveal" && e.event.actor == "ivan")
+    );
+
+    // An incident, qualified and linked to the photo.
+    page.goto(format!("{base}/incidents"))
+        .await
+        .expect("incidents");
+    fill(&page, "input[name=title]", "Գերիների ծեծ Ջրականում").await;
+    fill(&page, "input[name=occurred]", "2023-09").await;
+    eval(
+        &page,
+        "document.querySelector('select[name=date_precision]').value = 'month'",
+    )
+    .await;
+    submit(&page, "form[action='/incidents'] button").await;
+    let incident_url = page.url().await.expect("url").unwrap_or_default();
+    assert!(incident_url.contains("/incidents/"), "{incident_url}");
+    eval(
+        &page,
+        "document.querySelector('select[name=value]').value = 'pow.violence'",
+    )
+    .await;
+    submit(&page, "input[name=kind][value=tag] ~ button").await;
+    fill(&page, "input[name=value][pattern]", &digest.to_hex()).await;
+    submit(&page, "input[name=kind][value=item] ~ button").await;
+    let text = eval(&page, "document.body.innerText").await.to_string();
+    assert!(text.contains("Beating or physical violence"), "{text}");
+    assert!(text.contains("GCIII 13(1)"), "provisions shown");
+    assert!(text.contains(&digest.to_hex()), "footage linked");
+
+    // A person, linked to the incident.
+    let incident_id = incident_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    page.goto(format!("{base}/persons")).await.expect("persons");
+    fill(&page, "input[name=name]", "Արամ Պետրոսյան").await;
+    fill(&page, "textarea[name=other_names]", "Aram Petrosyan").await;
+    eval(
+        &page,
+        "document.querySelector('select[name=status]').value = 'pow'",
+    )
+    .await;
+    submit(&page, "form[action='/persons'] button").await;
+    fill(&page, "input[name=incident_id]", &incident_id).await;
+    submit(&page, "form[action$='/incidents'] button").await;
+    let text = eval(&page, "document.body.innerText").await.to_string();
+    assert!(text.contains(&format!("Incident #{incident_id}")), "{text}");
+    page.goto(incident_url.clone())
+        .await
+        .expect("incident again");
+    let text = eval(&page, "document.body.innerText").await.to_string();
+    assert!(
+        text.contains("(victim)"),
+        "the incident lists the person: {text}"
+    );
+    shot(&page, "4-incident").await;
+
+    let _ = browser.close().await;
+    let _ = browser.wait().await;
+    pump.abort();
+    let _ = stop.send(());
+    let _ = server.await;
+}
