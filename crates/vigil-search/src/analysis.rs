@@ -28,9 +28,15 @@
 //!   same vowel harmony: `ə` is read as `e` before stemming, so `əsirlər` stems to `esir`). Only
 //!   stems that differ from the word's text terms are indexed: the others are text terms already,
 //!   and a query looks its stems up in both forms;
-//! - **prefix**: edge n-grams of the text terms, 3 to 12 characters, so that a word finds the
-//!   longer words it begins (`գերի` finds `գերիներ`, `пленн` finds `пленного`) as a low-scoring
-//!   fallback, and `word*` is one term lookup.
+//!   The Turkish stemmer also runs on English words (a word's language is not known); its
+//!   occasional odd stem (`executed` → `executedi`) is only an extra term;
+//! - **prefix**: edge n-grams of the text terms, 3 to 12 characters, so that a word of 4
+//!   characters or more also finds the longer words it begins, as a low-scoring fallback
+//!   (`գերի` finds `գերիներ`: the Armenian stemmer leaves the plural `-ներ` on; `пленн` finds
+//!   `пленного`), and `word*` (3 characters or more) is one term lookup.
+//!
+//! Function words of the four languages ([`WordTerms::is_stop_word`]) are indexed like any
+//! word; queries make them optional when other words are present.
 
 use std::borrow::Cow;
 
@@ -176,8 +182,8 @@ fn is_cyrillic(c: char) -> bool {
 
 fn is_latin_letter(c: char) -> bool {
     c.is_ascii_alphabetic()
-        || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{0250}'..='\u{02AF}' | '\u{1E00}'..='\u{1EFF}')
-            && c.is_alphabetic()
+        || (matches!(c, '\u{00C0}'..='\u{024F}' | '\u{0250}'..='\u{02AF}' | '\u{1E00}'..='\u{1EFF}')
+            && c.is_alphabetic())
 }
 
 /// Normalises one word (as found by [`for_each_word`]) into `out` and says its script.

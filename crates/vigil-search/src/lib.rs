@@ -6,8 +6,9 @@
 //!   replaces by `(kind, id)`, [`SearchIndex::delete`]), make them visible with
 //!   [`SearchIndex::commit`], and ask it [`Query`]s ([`SearchIndex::search`]), which answer
 //!   [`SearchResults`]: a total, a page of [`Hit`]s with plain-text snippets, and facet counts.
-//! - [`Query`]: the search box's text (words ANDed, `"phrases"`, `prefix*`; malformed syntax is
-//!   read as words, never an error), filters (kind, tag, status, platform, sensitivity, dates)
+//! - [`Query`]: the search box's text (words ANDed, function words such as `the` or `и`
+//!   optional among other words, `"phrases"`, `prefix*`; malformed syntax is read as words, never
+//!   an error), filters (kind, tag, status, platform, sensitivity, dates)
 //!   and whose search it is: [`Visibility`] (the viewer's collections) and whether restricted
 //!   records (persons) may be seen. A document the viewer may not see is never returned nor
 //!   counted, in totals or in facets.
@@ -23,8 +24,8 @@
 //! are also folded to ASCII with Azerbaijani's letters mapped as people type them without an
 //! Azerbaijani keyboard (`Əliyev` matches `Aliyev` and `Eliyev`; `ı` and `I` match `i`), words
 //! are stemmed by Snowball (Russian for Cyrillic, Armenian for Armenian, English and Turkish for
-//! Latin, Turkish standing in for Azerbaijani), and every word also finds longer words it
-//! begins through edge n-grams (`գերի` finds `գերիներ`).
+//! Latin, Turkish standing in for Azerbaijani), and every word of 4 characters or more also
+//! finds longer words it begins through edge n-grams (`գերի` finds `գերիներ`).
 //!
 //! ```
 //! use vigil_search::{DocKind, Query, SearchDoc, SearchIndex, Visibility};
