@@ -1404,6 +1404,10 @@ async fn serve_cmd(
         log: store.log()?,
         pdq_index: store.layout.pdq_index(),
         enrich_lock: Default::default(),
+        search: Some(std::sync::RwLock::new(
+            vigil_search::SearchIndex::open(&store.layout.indexes().join("search"))
+                .map_err(vigil_core::search::search_error)?,
+        )),
         // Links pasted in the browser go through the SSRF guard with no exceptions.
         capture_settings: Some(vigil_core::capture::CaptureSettings::from_config(
             &store.config,
@@ -1415,6 +1419,11 @@ async fn serve_cmd(
     });
     if store.catalog.user_count().await? == 0 {
         eprintln!("vigil: no accounts yet; create one with `vigil user add NAME --role admin`");
+    }
+    if let Some(index) = &state.search {
+        // The catalog is the record; the index is rebuilt from it at every start.
+        let n = vigil_core::search::rebuild(&state.catalog, index).await?;
+        tracing::info!(documents = n, "search index rebuilt");
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -24,6 +24,7 @@ pub mod inspect;
 pub mod jobs;
 pub mod log;
 pub mod persons;
+pub mod search;
 pub mod similar;
 mod store;
 pub mod verify;

@@ -311,6 +311,16 @@ impl Catalog {
         Ok(visible != 0)
     }
 
+    /// The collection a capture belongs to (`default`, 1, unless assigned).
+    pub async fn capture_collection(&self, capture_id: i64) -> Result<i64, CatalogError> {
+        Ok(sqlx::query_scalar(
+            "SELECT coalesce((SELECT collection_id FROM capture_collections WHERE capture_id = ?), 1)",
+        )
+        .bind(capture_id)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
     /// Sets a user's preference for graphic media (unblurred by default, or not).
     pub async fn set_show_graphic(&self, user_id: i64, show: bool) -> Result<(), CatalogError> {
         sqlx::query("UPDATE users SET show_graphic = ? WHERE id = ?")

@@ -34,6 +34,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/incidents/{id}/comments", post(add_comment))
         .route("/incidents/{id}/comments/{comment}", put(edit_comment))
         .route("/items/{sha256}/publisher", put(set_publisher))
+        .route("/search", get(crate::find::api))
         .route("/persons", get(persons).post(create_person))
         .route("/persons/{id}", get(person).put(update_person))
         .route("/persons/{id}/incidents", post(person_incident))
@@ -79,6 +80,7 @@ async fn create_person(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_person(&state, created.id).await;
     Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
@@ -114,6 +116,7 @@ async fn update_person(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_person(&state, id).await;
     Ok(Json(json!({ "changed": changed })))
 }
 
@@ -146,6 +149,7 @@ async fn person_incident(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_person(&state, id).await;
     Ok(Json(json!({ "changed": changed })))
 }
 
@@ -178,6 +182,7 @@ async fn person_item(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_person(&state, id).await;
     Ok(Json(json!({ "changed": changed })))
 }
 
@@ -257,6 +262,7 @@ async fn create_incident(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_incident(&state, created.id).await;
     Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
@@ -301,6 +307,7 @@ async fn update_incident(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_incident(&state, id).await;
     Ok(Json(json!({ "changes": changes })))
 }
 
@@ -340,6 +347,7 @@ async fn link(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_incident(&state, id).await;
     Ok(Json(json!({ "changed": changed })))
 }
 
@@ -369,6 +377,7 @@ async fn add_comment(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_incident(&state, id).await;
     Ok((StatusCode::CREATED, Json(json!({ "id": comment }))))
 }
 
@@ -393,6 +402,7 @@ async fn edit_comment(
     )
     .await
     .map_err(incident_error)?;
+    crate::find::refresh_incident(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -566,6 +576,7 @@ pub fn openapi_document() -> Value {
             "/incidents/{id}/links": { "post": { "summary": "Add or remove a tag (taxonomy id), label or item: {kind, value, add}. X-CSRF-Token.", "responses": ok("Whether anything changed.", errors(&["400", "401", "403", "404"])) } },
             "/incidents/{id}/comments": { "post": { "summary": "Comment: {body}. X-CSRF-Token.", "responses": ok("Created (201).", errors(&["400", "401", "403", "404"])) } },
             "/incidents/{id}/comments/{comment}": { "put": { "summary": "Edit a comment (its author or an admin); the old text is kept. X-CSRF-Token.", "responses": ok("Edited (204).", errors(&["400", "401", "403", "404"])) } },
+            "/search": { "get": { "summary": "Full-text search over incidents, items and (for investigators and admins) persons the account may see: q (words ANDed, \"phrases\", prefix*), kind, tag, status, limit, offset. Answers total, hits (kind, id, title, snippet) and facets.", "responses": ok("Results.", errors(&["401"])) } },
             "/persons": {
                 "get": { "summary": "Person records the account may see (investigators and admins only).", "responses": ok("Persons.", errors(&["401", "403"])) },
                 "post": { "summary": "Create a person record: collection_id (default 1), names [{name, script (armn|cyrl|latn|other, or empty to detect), transliteration}], status (pow|detained|missing|deceased|remains-returned|released|unknown), unit, service_number, born, status_since, notes. X-CSRF-Token.", "responses": ok("Created (201).", errors(&["400", "401", "403", "404"])) },

@@ -22,6 +22,7 @@
 pub mod api;
 pub mod auth;
 mod error;
+mod find;
 mod pages;
 mod security;
 mod upload;
@@ -52,6 +53,8 @@ pub struct AppState {
     /// How links pasted in the browser are captured (the store's settings, the network guard
     /// on: pages cannot make the server reach private addresses); `None` turns it off.
     pub capture_settings: Option<vigil_core::capture::CaptureSettings>,
+    /// The full-text index (`None`: search answers that it is off).
+    pub search: Option<std::sync::RwLock<vigil_search::SearchIndex>>,
     /// One enrichment run at a time, in the background after uploads.
     pub enrich_lock: tokio::sync::Mutex<()>,
     /// Mark cookies `Secure` (on unless serving plain HTTP to another machine for testing:
@@ -90,6 +93,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/persons/{id}", get(work::person))
         .route("/persons/{id}/incidents", post(work::person_incident))
+        .route("/search", get(find::page))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
         .nest("/api/v1", api::router())

@@ -120,7 +120,10 @@ pub async fn upload(
         who.client.ip.as_deref(),
     )
     .await?;
-    spawn_enrichment(state.clone());
+    let items: Vec<vigil_store::Sha256Digest> =
+        stored.record.items.iter().map(|i| i.sha256).collect();
+    crate::find::refresh_items(&state, &items).await;
+    spawn_enrichment(state.clone(), Some(items));
     Ok(Redirect::to("/captures").into_response())
 }
 
@@ -206,13 +209,15 @@ pub async fn links(
         {
             tracing::error!(error = %e, "capturing links from the workspace failed");
         }
-        spawn_enrichment(task_state.clone());
+        spawn_enrichment(task_state.clone(), None);
     });
     Ok(Redirect::to("/captures").into_response())
 }
 
-/// Runs the enrichment jobs on whatever is pending, one run at a time, off the request.
-pub fn spawn_enrichment(state: Arc<AppState>) {
+/// Runs the enrichment jobs on whatever is pending, one run at a time, off the request; then
+/// re-indexes `items` for search (what their posts say is known only now), or the whole
+/// index when the new items are not known (links captured in the background).
+pub fn spawn_enrichment(state: Arc<AppState>, items: Option<Vec<vigil_store::Sha256Digest>>) {
     tokio::spawn(async move {
         let _one_at_a_time = state.enrich_lock.lock().await;
         match vigil_core::enrich::enrich(
@@ -230,6 +235,15 @@ pub fn spawn_enrichment(state: Arc<AppState>) {
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "enrichment after an upload failed"),
+        }
+        match (&items, &state.search) {
+            (Some(items), _) => crate::find::refresh_items(&state, items).await,
+            (None, Some(index)) => {
+                if let Err(e) = vigil_core::search::rebuild(&state.catalog, index).await {
+                    tracing::warn!(error = %e, "could not rebuild the search index");
+                }
+            }
+            (None, None) => {}
         }
     });
 }

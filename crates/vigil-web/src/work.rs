@@ -197,6 +197,7 @@ pub async fn link(
     )
     .await
     .map_err(page_error)?;
+    crate::find::refresh_incident(&state, id).await;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
 }
 
@@ -231,6 +232,7 @@ pub async fn status(
     )
     .await
     .map_err(page_error)?;
+    crate::find::refresh_incident(&state, id).await;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
 }
 
@@ -259,6 +261,7 @@ pub async fn comment(
     )
     .await
     .map_err(page_error)?;
+    crate::find::refresh_incident(&state, id).await;
     Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
 }
 
@@ -399,5 +402,6 @@ pub async fn person_incident(
     )
     .await
     .map_err(page_error)?;
+    crate::find::refresh_person(&state, id).await;
     Ok(Redirect::to(&format!("/persons/{id}")).into_response())
 }

@@ -1,6 +1,7 @@
 //! The workspace in a real browser (headless Chromium, driven over CDP with chromiumoxide):
 //! sign in, upload a photo, see it blurred, reveal it, open an incident, qualify it with a
-//! taxonomy entry, link the photo, create a person and link them. Screenshots of each step
+//! taxonomy entry, link the photo, create a person and link them, and find the incident
+//! again by an Armenian word. Screenshots of each step
 //! are kept in `$CARGO_TARGET_TMPDIR/browser/` as test artefacts.
 
 use std::path::PathBuf;
@@ -116,6 +117,9 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
         log: store.log().expect("log"),
         pdq_index: store.layout.pdq_index(),
         enrich_lock: Default::default(),
+        search: Some(std::sync::RwLock::new(
+            vigil_search::SearchIndex::in_memory().expect("search index"),
+        )),
         capture_settings: None,
         limiter: Default::default(),
         secure_cookies: true,
@@ -274,6 +278,19 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
         "the incident lists the person: {text}"
     );
     shot(&page, "4-incident").await;
+
+    // Found again by an Armenian word (its singular: the plural is in the title).
+    page.goto(format!("{base}/search"))
+        .await
+        .expect("search page");
+    fill(&page, "input[name=q]", "գերի").await;
+    submit(&page, "form[role=search] button").await;
+    let text = eval(&page, "document.body.innerText").await.to_string();
+    assert!(
+        text.contains("Գերիների ծեծ Ջրականում"),
+        "found by an Armenian word: {text}"
+    );
+    shot(&page, "5-search").await;
 
     let _ = browser.close().await;
     let _ = browser.wait().await;

@@ -205,6 +205,9 @@ async fn world() -> World {
         log: store.log().expect("log"),
         pdq_index: store.layout.pdq_index(),
         enrich_lock: Default::default(),
+        search: Some(std::sync::RwLock::new(
+            vigil_search::SearchIndex::in_memory().expect("search index"),
+        )),
         capture_settings: Some(
             vigil_core::capture::CaptureSettings::from_config(
                 &store.config,
@@ -216,6 +219,11 @@ async fn world() -> World {
         limiter: Default::default(),
         secure_cookies: true,
     });
+    if let Some(index) = &state.search {
+        vigil_core::search::rebuild(&state.catalog, index)
+            .await
+            .expect("index");
+    }
     World {
         _dir: dir,
         state,
@@ -1511,4 +1519,113 @@ async fn receipts_preferences_and_the_audit_page() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("The chain holds"));
     assert!(page.body.contains("download-receipt") && page.body.contains("preference"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_what_each_may_see_in_any_script() {
+    let w = world().await;
+    let s = &w.state;
+    let (vera, _) = sign_in(s, "vera", "a long passphrase").await;
+    let (ivan, ivan_csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (admin, admin_csrf) = sign_in(s, "admin", "a long passphrase").await;
+    let json = |r: &Reply| -> serde_json::Value { serde_json::from_str(&r.body).expect("json") };
+    let post = |cookie: &str, csrf: &str, path: &str, body: serde_json::Value| {
+        api("POST", path, cookie, Some(csrf), body)
+    };
+    let r = call(
+        s,
+        post(
+            &ivan,
+            &ivan_csrf,
+            "/api/v1/incidents",
+            serde_json::json!({
+                "title": "Գերիների ծեծ Ջրականում", "description": "Пленных избивают у дороги",
+            }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let mut elsewhere = serde_json::json!({ "title": "Գերիների ծեծ, case 17", "collection_id": 2 });
+    let r = call(
+        s,
+        post(&admin, &admin_csrf, "/api/v1/incidents", elsewhere.take()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = call(s, post(&ivan, &ivan_csrf, "/api/v1/persons", serde_json::json!({
+        "names": [{ "name": "Արամ Պետրոսյան" }, { "name": "Aram Petrosyan", "transliteration": true }], "status": "pow",
+    }))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    let search = |cookie: &str, q: &str| {
+        let q = q.replace(' ', "+");
+        let s = s.clone();
+        let cookie = cookie.to_owned();
+        async move {
+            let bytes: Vec<String> = q
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b == b'+' {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            let r = call(
+                &s,
+                get(
+                    &format!("/api/v1/search?q={}", bytes.concat()),
+                    Some(&cookie),
+                ),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            v["hits"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{}:{}",
+                        h["kind"].as_str().unwrap_or(""),
+                        h["title"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<String>>()
+        }
+    };
+    // An Armenian word finds its plural; Russian finds its inflected form; only what the
+    // viewer's collections hold.
+    let hits = search(&vera, "գերի").await;
+    assert_eq!(hits, ["incident:Գերիների ծեծ Ջրականում"], "{hits:?}");
+    assert_eq!(search(&vera, "пленные").await.len(), 1);
+    assert_eq!(
+        search(&admin, "գերի").await.len(),
+        2,
+        "admins see every collection"
+    );
+    // Person records: investigators find them in either script; viewers never.
+    assert_eq!(search(&ivan, "Պետրոսյան").await, ["person:Արամ Պետրոսյան"]);
+    assert_eq!(search(&ivan, "petrosyan").await.len(), 1);
+    assert!(search(&vera, "Պետրոսյան").await.is_empty());
+    // Items by the names they were captured under.
+    assert!(!search(&vera, "photo").await.is_empty());
+    // The page escapes what it shows; the search is audited.
+    let page = call(s, get("/search?q=%D5%A3%D5%A5%D6%80%D5%AB", Some(&vera))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Գերիների ծեծ Ջրականում"),
+        "{}",
+        page.body
+    );
+    let events = s
+        .catalog
+        .audit_events(0, 1000, Some("search"))
+        .await
+        .expect("events");
+    assert!(events.iter().any(|e| e.event.actor == "vera"));
+    let _ = json;
 }
