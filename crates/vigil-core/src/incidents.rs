@@ -166,7 +166,9 @@ fn validate(f: &IncidentFields) -> Result<(), IncidentError> {
     Ok(())
 }
 
-fn may_edit(user: &User) -> Result<(), IncidentError> {
+/// Investigators and admins only (viewers read incidents; they neither edit them nor see
+/// person records).
+pub(crate) fn may_edit(user: &User) -> Result<(), IncidentError> {
     if user.role >= Role::Investigator {
         Ok(())
     } else {
@@ -189,16 +191,39 @@ async fn log(
     detail: serde_json::Value,
     ip: Option<&str>,
 ) -> Result<(), IncidentError> {
-    audit(
-        catalog,
-        Some(user),
-        action,
-        &format!("incident:{id}"),
-        detail,
-        ip,
-    )
-    .await?;
+    record_event(catalog, user, action, &format!("incident:{id}"), detail, ip).await
+}
+
+/// Writes an audit event about a workspace record.
+pub(crate) async fn record_event(
+    catalog: &Catalog,
+    user: &User,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+    ip: Option<&str>,
+) -> Result<(), IncidentError> {
+    audit(catalog, Some(user), action, subject, detail, ip).await?;
     Ok(())
+}
+
+/// Records go only into a collection the user belongs to (admins: any); another
+/// collection is answered as not found.
+pub(crate) async fn require_membership(
+    catalog: &Catalog,
+    user: &User,
+    collection_id: i64,
+) -> Result<(), IncidentError> {
+    let member = user.role == Role::Admin
+        || catalog
+            .collections_of(user.id)
+            .await?
+            .contains(&collection_id);
+    if member {
+        Ok(())
+    } else {
+        Err(IncidentError::NotFound)
+    }
 }
 
 /// Creates an incident in a collection the user belongs to (admins: any).
@@ -211,14 +236,7 @@ pub async fn create(
 ) -> Result<Incident, IncidentError> {
     may_edit(user)?;
     validate(fields)?;
-    let member = user.role == Role::Admin
-        || catalog
-            .collections_of(user.id)
-            .await?
-            .contains(&collection_id);
-    if !member {
-        return Err(IncidentError::NotFound);
-    }
+    require_membership(catalog, user, collection_id).await?;
     let mut fields = fields.clone();
     fields.title = fields.title.trim().to_owned();
     let id = catalog

@@ -6,12 +6,9 @@
 //! given, so names can be searched and shown by script.
 
 use serde::Serialize;
-use vigil_store::{
-    Catalog, Person, PersonChange, PersonFields, Role, Sha256Digest, User, now_rfc3339,
-};
+use vigil_store::{Catalog, Person, PersonChange, PersonFields, Sha256Digest, User, now_rfc3339};
 
-use crate::accounts::audit;
-use crate::incidents::IncidentError;
+use crate::incidents::{IncidentError, record_event, require_membership};
 
 /// Statuses of a person record.
 pub const STATUSES: [&str; 7] = [
@@ -57,12 +54,9 @@ pub struct PersonView {
     pub history: Vec<PersonChange>,
 }
 
+/// Person records are for investigators and admins only.
 fn may_see_persons(user: &User) -> Result<(), IncidentError> {
-    if user.role >= Role::Investigator {
-        Ok(())
-    } else {
-        Err(IncidentError::Forbidden)
-    }
+    crate::incidents::may_edit(user)
 }
 
 fn iso_date_ok(date: &str) -> bool {
@@ -127,16 +121,7 @@ async fn log(
     detail: serde_json::Value,
     ip: Option<&str>,
 ) -> Result<(), IncidentError> {
-    audit(
-        catalog,
-        Some(user),
-        action,
-        &format!("person:{id}"),
-        detail,
-        ip,
-    )
-    .await?;
-    Ok(())
+    record_event(catalog, user, action, &format!("person:{id}"), detail, ip).await
 }
 
 /// Creates a person record in a collection the user belongs to (admins: any).
@@ -149,14 +134,7 @@ pub async fn create(
 ) -> Result<Person, IncidentError> {
     may_see_persons(user)?;
     let fields = normalise(fields)?;
-    let member = user.role == Role::Admin
-        || catalog
-            .collections_of(user.id)
-            .await?
-            .contains(&collection_id);
-    if !member {
-        return Err(IncidentError::NotFound);
-    }
+    require_membership(catalog, user, collection_id).await?;
     let id = catalog
         .create_person(collection_id, &fields, Some(user.id), &now_rfc3339())
         .await?;

@@ -70,19 +70,94 @@ pub struct Incident {
     pub updated_at: String,
 }
 
-/// One recorded change.
+/// One recorded change of an incident or a person record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IncidentChange {
+pub struct RecordChange {
     /// Who.
     pub user_id: Option<i64>,
     /// When.
     pub at: String,
-    /// What: a field name, or `tag+`, `tag-`, `label+`, `label-`, `item+`, `item-`, `created`.
+    /// What: a field name, or `created`, or a link added or removed (`tag+`, `item-`, ...).
     pub field: String,
     /// Before.
     pub old_value: Option<String>,
     /// After.
     pub new_value: Option<String>,
+}
+
+/// A change of an incident.
+pub type IncidentChange = RecordChange;
+
+/// Which history a change belongs to: the table and the column naming the record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum History {
+    /// `incident_changes`.
+    Incident,
+    /// `person_changes`.
+    Person,
+}
+
+impl History {
+    fn table_and_key(self) -> (&'static str, &'static str) {
+        match self {
+            History::Incident => ("incident_changes", "incident_id"),
+            History::Person => ("person_changes", "person_id"),
+        }
+    }
+}
+
+/// Appends one change to a record's history, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    history: History,
+    id: i64,
+    user_id: Option<i64>,
+    at: &str,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> Result<(), CatalogError> {
+    let (table, key) = history.table_and_key();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} ({key}, user_id, at, field, old_value, new_value)
+         VALUES (?, ?, ?, ?, ?, ?)"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .bind(at)
+    .bind(field)
+    .bind(old)
+    .bind(new)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A record's history, oldest first.
+pub(crate) async fn read_changes(
+    catalog: &Catalog,
+    history: History,
+    id: i64,
+) -> Result<Vec<RecordChange>, CatalogError> {
+    let (table, key) = history.table_and_key();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT user_id, at, field, old_value, new_value FROM {table} WHERE {key} = ? ORDER BY id"
+    )))
+    .bind(id)
+    .fetch_all(catalog.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RecordChange {
+                user_id: r.try_get("user_id")?,
+                at: r.try_get("at")?,
+                field: r.try_get("field")?,
+                old_value: r.try_get("old_value")?,
+                new_value: r.try_get("new_value")?,
+            })
+        })
+        .collect()
 }
 
 /// A comment with its earlier texts.
@@ -186,7 +261,17 @@ impl Catalog {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        record_change(&mut tx, id, user_id, at, "created", None, Some(&f.title)).await?;
+        record_change(
+            &mut tx,
+            History::Incident,
+            id,
+            user_id,
+            at,
+            "created",
+            None,
+            Some(&f.title),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -310,6 +395,7 @@ impl Catalog {
         for (field, old, new) in changes {
             record_change(
                 &mut tx,
+                History::Incident,
                 id,
                 user_id,
                 at,
@@ -371,7 +457,17 @@ impl Catalog {
         let changed = q.execute(&mut *tx).await?.rows_affected() > 0;
         if changed {
             let field = format!("{what}{}", if add { "+" } else { "-" });
-            record_change(&mut tx, id, user_id, at, &field, None, Some(value)).await?;
+            record_change(
+                &mut tx,
+                History::Incident,
+                id,
+                user_id,
+                at,
+                &field,
+                None,
+                Some(value),
+            )
+            .await?;
             sqlx::query("UPDATE incidents SET updated_at = ? WHERE id = ?")
                 .bind(at)
                 .bind(id)
@@ -384,24 +480,7 @@ impl Catalog {
 
     /// The history of an incident, oldest first.
     pub async fn incident_changes(&self, id: i64) -> Result<Vec<IncidentChange>, CatalogError> {
-        let rows = sqlx::query(
-            "SELECT user_id, at, field, old_value, new_value FROM incident_changes
-             WHERE incident_id = ? ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(IncidentChange {
-                    user_id: r.try_get("user_id")?,
-                    at: r.try_get("at")?,
-                    field: r.try_get("field")?,
-                    old_value: r.try_get("old_value")?,
-                    new_value: r.try_get("new_value")?,
-                })
-            })
-            .collect()
+        read_changes(self, History::Incident, id).await
     }
 
     /// Records who published an item (replacing an earlier statement).
@@ -537,28 +616,4 @@ impl Catalog {
         }
         Ok(out)
     }
-}
-
-async fn record_change(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    id: i64,
-    user_id: Option<i64>,
-    at: &str,
-    field: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-) -> Result<(), CatalogError> {
-    sqlx::query(
-        "INSERT INTO incident_changes (incident_id, user_id, at, field, old_value, new_value)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(at)
-    .bind(field)
-    .bind(old)
-    .bind(new)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

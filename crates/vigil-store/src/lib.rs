@@ -68,7 +68,7 @@ pub use digest::{ParseDigestError, Sha256Digest, StreamHasher};
 pub use enrichment::{CaptureContext, JobRecord, StoredFlag, StoredMetadata};
 pub use hash_index::{IndexFileError, open_hash_index, save_hash_index};
 pub use hash_lists::{HashListInfo, StoredListEntry};
-pub use incidents::{Comment, Incident, IncidentChange, IncidentFields};
+pub use incidents::{Comment, Incident, IncidentChange, IncidentFields, RecordChange};
 pub use layout::StoreLayout;
 pub use leaf::{
     DERIVATION_LEAF_FORMAT_V1, LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture,

@@ -9,6 +9,7 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::accounts::{Role, User};
 use crate::catalog::{Catalog, CatalogError};
+use crate::incidents::{History, read_changes, record_change};
 
 /// One name of a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,20 +75,8 @@ pub struct Person {
     pub updated_at: String,
 }
 
-/// One recorded change of a person record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PersonChange {
-    /// Who.
-    pub user_id: Option<i64>,
-    /// When.
-    pub at: String,
-    /// What.
-    pub field: String,
-    /// Before.
-    pub old_value: Option<String>,
-    /// After.
-    pub new_value: Option<String>,
-}
+/// A change of a person record.
+pub type PersonChange = crate::incidents::RecordChange;
 
 fn scalar_fields(row: &SqliteRow, names: Vec<PersonName>) -> Result<PersonFields, sqlx::Error> {
     Ok(PersonFields {
@@ -143,19 +132,7 @@ async fn record(
     old: Option<&str>,
     new: Option<&str>,
 ) -> Result<(), CatalogError> {
-    sqlx::query(
-        "INSERT INTO person_changes (person_id, user_id, at, field, old_value, new_value)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(at)
-    .bind(field)
-    .bind(old)
-    .bind(new)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    record_change(tx, History::Person, id, user_id, at, field, old, new).await
 }
 
 impl Catalog {
@@ -442,24 +419,7 @@ impl Catalog {
 
     /// The history of a person record, oldest first.
     pub async fn person_changes(&self, id: i64) -> Result<Vec<PersonChange>, CatalogError> {
-        let rows = sqlx::query(
-            "SELECT user_id, at, field, old_value, new_value FROM person_changes
-             WHERE person_id = ? ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PersonChange {
-                    user_id: r.try_get("user_id")?,
-                    at: r.try_get("at")?,
-                    field: r.try_get("field")?,
-                    old_value: r.try_get("old_value")?,
-                    new_value: r.try_get("new_value")?,
-                })
-            })
-            .collect()
+        read_changes(self, History::Person, id).await
     }
 
     /// The persons linked to an incident with their roles (for those allowed to see them).
