@@ -16,8 +16,9 @@ use vigil_store::{Sha256Digest, User};
 use crate::auth::SignedIn;
 use crate::{AppState, WebError};
 
-/// Search parameters.
-#[derive(Debug, Default, Deserialize)]
+/// Search parameters: the words and one value per filter (an empty value is no filter, as an
+/// untouched form field sends).
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct Params {
     #[serde(default)]
     q: String,
@@ -28,9 +29,72 @@ pub struct Params {
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
+    platform: Option<String>,
+    #[serde(default)]
+    sensitivity: Option<String>,
+    /// Earliest date (ISO 8601, as precise as known).
+    #[serde(default)]
+    from: Option<String>,
+    /// Latest date.
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
     limit: Option<usize>,
     #[serde(default)]
     offset: Option<usize>,
+}
+
+impl Params {
+    /// A filter's value when one was given (blank form fields are no filter).
+    fn set<'a>(&self, value: &'a Option<String>) -> Option<&'a str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// Whether there is anything to search for: words or at least one filter.
+    fn asks(&self) -> bool {
+        !self.q.trim().is_empty()
+            || [
+                &self.kind,
+                &self.tag,
+                &self.status,
+                &self.platform,
+                &self.sensitivity,
+                &self.from,
+                &self.to,
+            ]
+            .into_iter()
+            .any(|v| self.set(v).is_some())
+    }
+
+    /// This search's address with `facet` narrowed to `value` (the facet link).
+    fn narrowed(&self, facet: &str, value: &str) -> String {
+        let mut p = self.clone();
+        let slot = match facet {
+            "kind" => &mut p.kind,
+            "tag" => &mut p.tag,
+            "status" => &mut p.status,
+            "platform" => &mut p.platform,
+            "sensitivity" => &mut p.sensitivity,
+            _ => return String::new(),
+        };
+        *slot = Some(value.to_owned());
+        let mut url = url::form_urlencoded::Serializer::for_suffix(String::from("/search?"), 8);
+        url.append_pair("q", &p.q);
+        for (name, v) in [
+            ("kind", &p.kind),
+            ("tag", &p.tag),
+            ("status", &p.status),
+            ("platform", &p.platform),
+            ("sensitivity", &p.sensitivity),
+            ("from", &p.from),
+            ("to", &p.to),
+        ] {
+            if let Some(v) = p.set(v) {
+                url.append_pair(name, v);
+            }
+        }
+        url.finish()
+    }
 }
 
 async fn run(state: &AppState, who: &SignedIn, p: &Params) -> Result<SearchResults, WebError> {
@@ -43,14 +107,22 @@ async fn run(state: &AppState, who: &SignedIn, p: &Params) -> Result<SearchResul
     let mut q = vigil_core::search::query_for(&state.catalog, who.user(), &p.q)
         .await
         .map_err(|e| WebError::internal(e, who.api))?;
-    q.kinds = p
-        .kind
-        .as_deref()
-        .and_then(DocKind::parse)
+    q.kinds = match p.set(&p.kind) {
+        Some(k) => vec![DocKind::parse(k).ok_or_else(|| {
+            WebError::bad_request(format!("there is no kind of record {k:?}"), who.api)
+        })?],
+        None => Vec::new(),
+    };
+    q.tags = p.set(&p.tag).map(str::to_owned).into_iter().collect();
+    q.statuses = p.set(&p.status).map(str::to_owned).into_iter().collect();
+    q.platforms = p.set(&p.platform).map(str::to_owned).into_iter().collect();
+    q.sensitivity = p
+        .set(&p.sensitivity)
+        .map(str::to_owned)
         .into_iter()
         .collect();
-    q.tags = p.tag.clone().into_iter().collect();
-    q.statuses = p.status.clone().into_iter().collect();
+    q.date_from = p.set(&p.from).map(str::to_owned);
+    q.date_to = p.set(&p.to).map(str::to_owned);
     q.limit = p.limit.unwrap_or(20).min(200);
     q.offset = p.offset.unwrap_or(0);
     let results = tokio::task::block_in_place(|| {
@@ -104,14 +176,29 @@ struct PairedResults {
     hits: Vec<(Hit, String)>,
 }
 
+/// A facet value on the page: (value, how many matches carry it, the search narrowed to it).
+type FacetValue = (String, u64, String);
+
 #[derive(Template)]
 #[template(path = "search.html")]
 struct SearchPage<'a> {
     user: Option<&'a User>,
     csrf: &'a str,
-    q: &'a str,
+    p: &'a Params,
     results: Option<PairedResults>,
-    facets: Vec<(String, Vec<(String, u64)>)>,
+    /// Facet → its values.
+    facets: Vec<(String, Vec<FacetValue>)>,
+    /// Taxonomy entries for the tag filter, by category.
+    tags: Vec<(String, Vec<(String, String)>)>,
+    /// Statuses for the status filter: incidents', then persons'.
+    statuses: Vec<&'static str>,
+    labels: [&'static str; 4],
+}
+
+impl SearchPage<'_> {
+    fn value<'b>(&self, v: &'b Option<String>) -> &'b str {
+        v.as_deref().unwrap_or("")
+    }
 }
 
 /// `GET /search?q=…`.
@@ -120,7 +207,7 @@ pub async fn page(
     who: SignedIn,
     Query(p): Query<Params>,
 ) -> Result<Response, WebError> {
-    let results = if p.q.trim().is_empty() {
+    let results = if !p.asks() {
         None
     } else {
         Some(run(&state, &who, &p).await?)
@@ -132,7 +219,11 @@ pub async fn page(
                 .iter()
                 .filter(|(_, values)| !values.is_empty())
                 .map(|(k, v): (&String, &BTreeMap<String, u64>)| {
-                    (k.clone(), v.iter().map(|(a, b)| (a.clone(), *b)).collect())
+                    let values = v
+                        .iter()
+                        .map(|(a, b)| (a.clone(), *b, p.narrowed(k, a)))
+                        .collect();
+                    (k.clone(), values)
                 })
                 .collect()
         })
@@ -151,9 +242,16 @@ pub async fn page(
     SearchPage {
         user: Some(who.user()),
         csrf: &who.session.csrf_token,
-        q: &p.q,
+        p: &p,
         results,
         facets,
+        tags: crate::work::taxonomy_choices(),
+        statuses: vigil_core::incidents::STATUSES
+            .iter()
+            .chain(vigil_core::persons::STATUSES.iter())
+            .copied()
+            .collect(),
+        labels: vigil_core::incidents::LABELS,
     }
     .render()
     .map(|h| axum::response::Html(h).into_response())

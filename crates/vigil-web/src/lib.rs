@@ -23,6 +23,7 @@ pub mod api;
 pub mod auth;
 mod error;
 mod find;
+pub mod media;
 mod pages;
 mod security;
 mod upload;
@@ -80,6 +81,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/items/{sha256}", get(pages::item))
         .route("/items/{sha256}/raw", get(pages::raw))
+        .route("/items/{sha256}/media", get(media::media))
         .route("/items/{sha256}/reveal", post(pages::reveal))
         .route("/items/{sha256}/derived/{derived}", get(pages::derived))
         .route("/incidents", get(work::list).post(work::create))

@@ -302,6 +302,24 @@ struct ItemPage<'a> {
     jobs: Vec<(String, String)>,
     /// Near-duplicates the user may see: (item, distance, method).
     similar: Vec<(String, u32, &'static str)>,
+    /// How the original is shown on the page, when a browser can show it.
+    player: Option<Player>,
+}
+
+/// The page's viewer for the original bytes.
+struct Player {
+    /// `image`, `video` or `audio`.
+    kind: &'static str,
+    /// Frames a second, for stepping one frame at a time (25 when the file does not say).
+    frame_rate: f64,
+}
+
+impl Player {
+    /// The frame rate as people write it: `25`, `29.97`.
+    fn frame_rate_label(&self) -> String {
+        let text = format!("{:.3}", self.frame_rate);
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
 }
 
 /// An item id from the path, visible to the user, else "not found" (the same answer for
@@ -466,6 +484,27 @@ pub async fn item(
             similar.push((other.to_hex(), link.distance, link.method.as_str()));
         }
     }
+    let frame_rate = metadata
+        .as_ref()
+        .and_then(|m| {
+            m.report["container"]["streams"]
+                .as_array()?
+                .iter()
+                .find_map(|s| s["frame_rate"].as_f64())
+        })
+        .filter(|r| r.is_finite() && *r > 0.0 && *r <= 1000.0)
+        .unwrap_or(25.0);
+    let player =
+        crate::media::playable(crate::media::sniff_blob(&state, &item.sha256).await?).map(|p| {
+            Player {
+                kind: match p {
+                    crate::media::Playable::Image(_) => "image",
+                    crate::media::Playable::Video(_) => "video",
+                    crate::media::Playable::Audio(_) => "audio",
+                },
+                frame_rate,
+            }
+        });
     let kind = analysis
         .map(|a| match (a.format, a.width, a.height) {
             (Some(f), Some(w), Some(h)) => format!("{} ({f}, {w}×{h})", a.kind),
@@ -491,6 +530,7 @@ pub async fn item(
         captures,
         jobs,
         similar,
+        player,
     };
     Ok(render(&page)?.into_response())
 }

@@ -134,7 +134,7 @@ struct IncidentPage<'a> {
     labels: [&'static str; 4],
 }
 
-fn taxonomy_choices() -> Vec<(String, Vec<(String, String)>)> {
+pub(crate) fn taxonomy_choices() -> Vec<(String, Vec<(String, String)>)> {
     let t = Taxonomy::load();
     t.categories()
         .iter()

@@ -1,7 +1,8 @@
 //! The workspace in a real browser (headless Chromium, driven over CDP with chromiumoxide):
 //! sign in, upload a photo, see it blurred, reveal it, open an incident, qualify it with a
 //! taxonomy entry, link the photo, create a person and link them, and find the incident
-//! again by an Armenian word. Screenshots of each step
+//! again by an Armenian word; play a video muted and blurred and step it frame by frame;
+//! every page fits a tablet's width. Screenshots of each step
 //! are kept in `$CARGO_TARGET_TMPDIR/browser/` as test artefacts.
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
 use chromiumoxide::page::ScreenshotParams;
@@ -95,6 +97,39 @@ async fn fill(page: &Page, selector: &str, text: &str) {
         .expect("enter text");
 }
 
+/// Uploads `file` through the form with `note`, and waits until it is enriched.
+async fn upload(
+    page: &Page,
+    base: &str,
+    state: &AppState,
+    file: &std::path::Path,
+    note: &str,
+) -> vigil_store::Sha256Digest {
+    page.goto(format!("{base}/captures/new"))
+        .await
+        .expect("upload page");
+    let input = page
+        .find_element("input[type=file]")
+        .await
+        .expect("file input");
+    let mut params = SetFileInputFilesParams::new(vec![file.display().to_string()]);
+    params.backend_node_id = Some(input.backend_node_id);
+    page.execute(params).await.expect("choose file");
+    fill(page, "textarea[name=note]", note).await;
+    submit(page, "form[action='/captures/upload'] button").await;
+    let digest = vigil_store::Sha256Digest::of(&std::fs::read(file).expect("read"));
+    for _ in 0..300 {
+        if state.catalog.jobs_of(&digest).await.expect("jobs").len() == 3 {
+            return digest;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the upload of {} was not captured and enriched",
+        file.display()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_investigator_works_through_the_workspace_in_chromium() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -171,28 +206,7 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
     ))
     .canonicalize()
     .expect("photo");
-    page.goto(format!("{base}/captures/new"))
-        .await
-        .expect("upload page");
-    let input = page
-        .find_element("input[type=file]")
-        .await
-        .expect("file input");
-    let mut params = SetFileInputFilesParams::new(vec![photo.display().to_string()]);
-    params.backend_node_id = Some(input.backend_node_id);
-    page.execute(params).await.expect("choose file");
-    fill(&page, "textarea[name=note]", "sent by a relative").await;
-    submit(&page, "form[action='/captures/upload'] button").await;
-    let digest = vigil_store::Sha256Digest::of(&std::fs::read(&photo).expect("read"));
-    let mut enriched = false;
-    for _ in 0..300 {
-        if state.catalog.jobs_of(&digest).await.expect("jobs").len() == 3 {
-            enriched = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(enriched, "the upload was captured and enriched");
+    let digest = upload(&page, &base, &state, &photo, "sent by a relative").await;
 
     // Blurred until revealed; revealing (script, CSP-compliant) records it.
     page.goto(format!("{base}/items/{}", digest.to_hex()))
@@ -291,6 +305,119 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
         "found by an Armenian word: {text}"
     );
     shot(&page, "5-search").await;
+
+    // A video: muted and blurred, played in place, stepped one frame at a time with the
+    // buttons and the keyboard (10 frames a second: a step is 0.1 s).
+    let video = dir.path().join("clip.webm");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=10",
+            "-t",
+            "3",
+        ])
+        .args(["-c:v", "libvpx-vp9", "-b:v", "200k"])
+        .arg(&video)
+        .status()
+        .expect("ffmpeg is needed for this test: run ./run setup");
+    assert!(made.success(), "ffmpeg made the clip");
+    let clip = upload(&page, &base, &state, &video, "a clip").await;
+    page.goto(format!("{base}/items/{}", clip.to_hex()))
+        .await
+        .expect("video page");
+    let state_js = "(() => { const v = document.querySelector('video.media'); \
+        return { muted: v.muted, ready: v.readyState, time: v.currentTime, \
+        filter: getComputedStyle(v).filter }; })()";
+    let mut player = eval(&page, state_js).await;
+    for _ in 0..100 {
+        if player["ready"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        player = eval(&page, state_js).await;
+    }
+    assert_eq!(player["muted"], true, "muted by default: {player}");
+    assert!(
+        player["filter"].to_string().contains("blur"),
+        "blurred: {player}"
+    );
+    assert!(
+        player["ready"].as_u64().unwrap_or(0) >= 1,
+        "the player loaded the clip: {player}"
+    );
+    page.find_element("[data-reveal]")
+        .await
+        .expect("reveal link")
+        .click()
+        .await
+        .expect("reveal");
+    let time = async |page: &Page| -> f64 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        eval(page, "document.querySelector('video.media').currentTime")
+            .await
+            .as_f64()
+            .unwrap_or(-1.0)
+    };
+    let next = page
+        .find_element("button[data-step='1']")
+        .await
+        .expect("next frame button");
+    next.click().await.expect("next frame");
+    let after_one = time(&page).await;
+    assert!((after_one - 0.15).abs() < 0.01, "one frame on: {after_one}");
+    next.press_key(".").await.expect("key .");
+    let after_two = time(&page).await;
+    assert!(
+        (after_two - 0.25).abs() < 0.01,
+        "two frames on: {after_two}"
+    );
+    next.press_key(",").await.expect("key ,");
+    let back = time(&page).await;
+    assert!((back - 0.15).abs() < 0.01, "one frame back: {back}");
+    let position = eval(&page, "document.querySelector('.position').textContent").await;
+    assert!(position.to_string().contains("frame 1"), "{position}");
+    shot(&page, "6-video").await;
+    let plays = state
+        .catalog
+        .audit_events(0, 1000, Some(&format!("item:{}", clip.to_hex())))
+        .await
+        .expect("events");
+    assert!(
+        plays.iter().any(|e| e.event.action == "play"),
+        "playing is recorded"
+    );
+
+    // Tablet width: nothing wider than the screen.
+    page.execute(SetDeviceMetricsOverrideParams::new(768, 1024, 1.0, false))
+        .await
+        .expect("tablet width");
+    for path in [
+        "/captures".to_owned(),
+        format!("/items/{}", clip.to_hex()),
+        incident_url.clone(),
+        "/search?q=գերի".to_owned(),
+    ] {
+        let url = if path.starts_with("http") {
+            path.clone()
+        } else {
+            format!("{base}{path}")
+        };
+        page.goto(url).await.expect("page at tablet width");
+        let overflow = eval(
+            &page,
+            "document.documentElement.scrollWidth - window.innerWidth",
+        )
+        .await;
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "{path} fits 768 px: {overflow}"
+        );
+    }
+    shot(&page, "7-tablet-item").await;
 
     let _ = browser.close().await;
     let _ = browser.wait().await;

@@ -271,6 +271,15 @@ async fn every_endpoint_for_every_role() {
             [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::OK],
         ),
         (
+            format!("/items/{a}/media"),
+            [S::SEE_OTHER, S::OK, S::OK, S::OK],
+        ),
+        // A text file is never shown in the browser, whoever asks: it is download-only.
+        (
+            format!("/items/{c}/media"),
+            [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
             format!("/items/{a}/derived/{t}"),
             [S::SEE_OTHER, S::OK, S::OK, S::OK],
         ),
@@ -539,6 +548,52 @@ async fn hostile_text_comes_back_escaped_and_media_blurred() {
             .starts_with("attachment")
     );
     assert_eq!(raw.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    // The viewer's copy: the type its bytes have, byte ranges for seeking, sandboxed when
+    // opened alone; playing is recorded once, not for every range a player asks for.
+    let media = |range: &'static str| {
+        let mut r = get(&format!("/items/{}/media", w.public_item), Some(&cookie));
+        r.headers_mut()
+            .insert(header::RANGE, header::HeaderValue::from_static(range));
+        call(s, r)
+    };
+    let plays = || async {
+        s.catalog
+            .audit_events(0, 10_000, Some(&format!("item:{}", w.public_item)))
+            .await
+            .expect("events")
+            .iter()
+            .filter(|e| e.event.action == "play")
+            .count()
+    };
+    let before = plays().await;
+    let head = media("bytes=0-9").await;
+    assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(head.headers[header::CONTENT_LENGTH], "10");
+    assert!(
+        head.headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("image/")
+    );
+    assert!(
+        head.headers[header::CONTENT_RANGE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("bytes 0-9/")
+    );
+    assert!(
+        head.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii")
+            .contains("sandbox")
+    );
+    let tail = media("bytes=10-").await;
+    assert_eq!(tail.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(plays().await, before + 1, "one viewing, one event");
+    assert_eq!(
+        media("bytes=999999999-").await.status,
+        StatusCode::RANGE_NOT_SATISFIABLE
+    );
 }
 
 /// A JSON API request with the session cookie and, when given, the CSRF header.
@@ -1627,5 +1682,49 @@ async fn search_finds_what_each_may_see_in_any_script() {
         .await
         .expect("events");
     assert!(events.iter().any(|e| e.event.actor == "vera"));
-    let _ = json;
+    // Filters without words list what they let through; facets link to a narrower search;
+    // a filter that cannot be read is refused, never ignored (it would widen the search).
+    let r = call(
+        s,
+        get("/api/v1/search?q=&kind=person&status=pow", Some(&ivan)),
+    )
+    .await;
+    assert_eq!(json(&r)["total"], 1, "{}", r.body);
+    let r = call(s, get("/api/v1/search?q=&status=pow", Some(&vera))).await;
+    assert_eq!(
+        json(&r)["total"],
+        0,
+        "viewers get no person by a filter either"
+    );
+    let r = call(
+        s,
+        get(
+            "/api/v1/search?q=&from=2023&to=2023-12&platform=",
+            Some(&vera),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for bad in [
+        "/api/v1/search?q=x&from=September",
+        "/api/v1/search?q=x&kind=bogus",
+    ] {
+        let r = call(s, get(bad, Some(&vera))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+    let page = call(
+        s,
+        get("/search?q=%D5%A3%D5%A5%D6%80%D5%AB&status=", Some(&ivan)),
+    )
+    .await;
+    assert!(
+        page.body
+            .contains("href=\"/search?q=%D5%A3%D5%A5%D6%80%D5%AB&#38;kind=incident\""),
+        "facet links narrow the search: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<select name=\"tag\">"),
+        "filters on the page"
+    );
 }
