@@ -304,7 +304,31 @@ struct ItemPage<'a> {
     similar: Vec<(String, u32, &'static str)>,
     /// How the original is shown on the page, when a browser can show it.
     player: Option<Player>,
+    /// Perceptual hashes: (what was hashed, hash in hex, quality).
+    hashes: Vec<(String, String, u8)>,
+    /// How many frame hashes a video has beyond those listed.
+    more_hashes: usize,
+    /// Every capture the user may see of the item and its near-duplicates, earliest first.
+    spread: Vec<SpreadRow>,
 }
+
+/// One capture on the spread timeline.
+struct SpreadRow {
+    captured_at: String,
+    capture_id: i64,
+    item: String,
+    /// The item of this page (not a near-duplicate).
+    this_item: bool,
+    platform: String,
+    account: String,
+    posted_at: String,
+    source: String,
+    /// The first capture we hold of anything in the cluster.
+    earliest: bool,
+}
+
+/// Frame hashes listed on the page before "and N more".
+const LISTED_HASHES: usize = 12;
 
 /// The page's viewer for the original bytes.
 struct Player {
@@ -505,6 +529,47 @@ pub async fn item(
                 frame_rate,
             }
         });
+    let mut hashes: Vec<(String, String, u8)> = analysis
+        .iter()
+        .flat_map(|a| &a.pdq)
+        .map(|h| {
+            let what = match h.timestamp {
+                Some(t) => format!("frame {} ({t:.2} s)", h.frame),
+                None => format!("picture as {}", h.variant),
+            };
+            (what, hex::encode(h.hash), h.quality)
+        })
+        .collect();
+    let more_hashes = hashes.len().saturating_sub(LISTED_HASHES);
+    hashes.truncate(LISTED_HASHES);
+    let mut spread = Vec::new();
+    let timeline = vigil_core::similar::spread(&state.catalog, &state.blobs, &item.sha256)
+        .await
+        .map_err(|e| WebError::internal(e, false))?;
+    for entry in timeline.captures {
+        if !state
+            .catalog
+            .capture_visible_to(entry.capture_id, who.user())
+            .await?
+        {
+            continue;
+        }
+        spread.push(SpreadRow {
+            captured_at: entry.captured_at,
+            capture_id: entry.capture_id,
+            this_item: entry.item == item.sha256,
+            item: entry.item.to_hex(),
+            platform: entry.platform,
+            account: entry.account.unwrap_or_default(),
+            posted_at: entry.posted_at.unwrap_or_default(),
+            source: entry.source,
+            earliest: entry.earliest_we_hold,
+        });
+    }
+    if spread.len() < 2 {
+        // One capture of one item: the captures list says it all.
+        spread.clear();
+    }
     let kind = analysis
         .map(|a| match (a.format, a.width, a.height) {
             (Some(f), Some(w), Some(h)) => format!("{} ({f}, {w}×{h})", a.kind),
@@ -531,6 +596,9 @@ pub async fn item(
         jobs,
         similar,
         player,
+        hashes,
+        more_hashes,
+        spread,
     };
     Ok(render(&page)?.into_response())
 }

@@ -1728,3 +1728,67 @@ async fn search_finds_what_each_may_see_in_any_script() {
         "filters on the page"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_item_page_shows_its_spread_and_hashes_to_those_who_may_see_them() {
+    let w = world().await;
+    let s = &w.state;
+    let digest: vigil_store::Sha256Digest = w.public_item.parse().expect("digest");
+    let size = s
+        .catalog
+        .item(&digest)
+        .await
+        .expect("item")
+        .expect("stored")
+        .size;
+    // The same photo captured twice more: once from X (visible to all), once into case-17.
+    let again = |source: &str, at: &str| CaptureRecord {
+        run_id: "run2".into(),
+        source: source.into(),
+        kind: "url".into(),
+        method: "http".into(),
+        status: CaptureStatus::Ok,
+        failure: None,
+        collector: "tester".into(),
+        captured_at: at.into(),
+        vigil_version: "0.1.0".into(),
+        tools: Default::default(),
+        note: None,
+        tags: vec![],
+        details: serde_json::json!({}),
+        items: vec![CaptureItem {
+            sha256: digest,
+            size,
+            role: "body".into(),
+            name: None,
+        }],
+    };
+    let ids = s
+        .catalog
+        .commit_captures(&[
+            again("https://x.com/repost/1", "2026-11-27T11:00:00.000000Z"),
+            again("https://t.me/secret-case/9", "2026-11-27T12:00:00.000000Z"),
+        ])
+        .await
+        .expect("captures");
+    // case-17 is the second collection the world made.
+    s.catalog.assign_capture(ids[1], 2).await.expect("assign");
+
+    let (vera, _) = sign_in(s, "vera", "a long passphrase").await;
+    let (admin, _) = sign_in(s, "admin", "a long passphrase").await;
+    let page = call(s, get(&format!("/items/{}", w.public_item), Some(&vera))).await;
+    assert!(page.body.contains("How it spread"), "{}", page.body);
+    assert!(page.body.contains("https://x.com/repost/1"));
+    assert!(
+        !page.body.contains("secret-case"),
+        "a capture of another collection stays hidden"
+    );
+    assert_eq!(page.body.matches("earliest we hold</strong>").count(), 1);
+    assert!(page.body.contains("Perceptual hashes (PDQ)"));
+    assert!(page.body.contains("(quality "));
+    let page = call(s, get(&format!("/items/{}", w.public_item), Some(&admin))).await;
+    assert!(
+        page.body.contains("secret-case"),
+        "admins see every capture"
+    );
+}
