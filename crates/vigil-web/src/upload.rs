@@ -195,8 +195,8 @@ pub async fn links(
     let task_state = state.clone();
     tokio::spawn(async move {
         let s = &task_state;
-        let observer: Arc<dyn vigil_core::capture::CaptureObserver> =
-            Arc::new(vigil_core::capture::Quiet);
+        let committed = Arc::new(CommittedItems::default());
+        let observer: Arc<dyn vigil_core::capture::CaptureObserver> = committed.clone();
         if let Err(e) = vigil_core::capture::run(
             &s.catalog,
             s.blobs.clone(),
@@ -209,14 +209,31 @@ pub async fn links(
         {
             tracing::error!(error = %e, "capturing links from the workspace failed");
         }
-        spawn_enrichment(task_state.clone(), None);
+        spawn_enrichment(task_state.clone(), Some(committed.take()));
     });
     Ok(Redirect::to("/captures").into_response())
 }
 
+/// The items of every capture a background run committed, so that only they are re-indexed.
+#[derive(Default)]
+struct CommittedItems(std::sync::Mutex<Vec<vigil_store::Sha256Digest>>);
+
+impl CommittedItems {
+    fn take(&self) -> Vec<vigil_store::Sha256Digest> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl vigil_core::capture::CaptureObserver for CommittedItems {
+    fn committed(&self, capture: &vigil_store::StoredCapture, _already_held: bool) {
+        let mut items = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        items.extend(capture.record.items.iter().map(|i| i.sha256));
+    }
+}
+
 /// Runs the enrichment jobs on whatever is pending, one run at a time, off the request; then
 /// re-indexes `items` for search (what their posts say is known only now), or the whole
-/// index when the new items are not known (links captured in the background).
+/// index when the new items are not known.
 pub fn spawn_enrichment(state: Arc<AppState>, items: Option<Vec<vigil_store::Sha256Digest>>) {
     tokio::spawn(async move {
         let _one_at_a_time = state.enrich_lock.lock().await;
