@@ -14,7 +14,7 @@ use vigil_core::accounts;
 use vigil_media::MediaKind;
 
 use crate::auth::SignedIn;
-use crate::pages::visible_item;
+use crate::pages::{open_blob, visible_item};
 use crate::{AppState, WebError};
 
 /// How the page shows an item's original bytes, decided by what they are.
@@ -151,14 +151,7 @@ pub async fn media(
     let Some(kind) = playable(sniff_blob(&state, &item.sha256).await?) else {
         return Err(WebError::not_found(false));
     };
-    let mut file = tokio::fs::File::open(state.blobs.path_of(&item.sha256))
-        .await
-        .map_err(|e| WebError::internal(e, false))?;
-    let length = file
-        .metadata()
-        .await
-        .map_err(|e| WebError::internal(e, false))?
-        .len();
+    let (mut file, length) = open_blob(&state, &item.sha256).await?;
     let range = byte_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
         length,

@@ -629,6 +629,22 @@ pub async fn reveal(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A stored blob opened for reading, and its length.
+pub(crate) async fn open_blob(
+    state: &AppState,
+    digest: &Sha256Digest,
+) -> Result<(tokio::fs::File, u64), WebError> {
+    let file = tokio::fs::File::open(state.blobs.path_of(digest))
+        .await
+        .map_err(|e| WebError::internal(e, false))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|e| WebError::internal(e, false))?
+        .len();
+    Ok((file, length))
+}
+
 /// Bytes of a stored blob, streamed (a video may be gigabytes), with a safe type: never
 /// rendered by the browser as a page, whatever they contain.
 async fn blob_response(
@@ -638,14 +654,7 @@ async fn blob_response(
     download: bool,
     name: &str,
 ) -> Result<Response, WebError> {
-    let file = tokio::fs::File::open(state.blobs.path_of(digest))
-        .await
-        .map_err(|e| WebError::internal(e, false))?;
-    let length = file
-        .metadata()
-        .await
-        .map_err(|e| WebError::internal(e, false))?
-        .len();
+    let (file, length) = open_blob(state, digest).await?;
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let mut response = body.into_response();
     let h = response.headers_mut();

@@ -97,6 +97,27 @@ async fn fill(page: &Page, selector: &str, text: &str) {
         .expect("enter text");
 }
 
+/// Clicks the element `selector` finds (no page load awaited).
+async fn click(page: &Page, selector: &str) {
+    page.find_element(selector)
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+/// Whether ivan's `action` on `item` is in the audit trail.
+async fn recorded(state: &AppState, item: &vigil_store::Sha256Digest, action: &str) -> bool {
+    state
+        .catalog
+        .audit_events(0, 1000, Some(&format!("item:{}", item.to_hex())))
+        .await
+        .expect("events")
+        .iter()
+        .any(|e| e.event.action == action && e.event.actor == "ivan")
+}
+
 /// Uploads `file` through the form with `note`, and waits until it is enriched.
 async fn upload(
     page: &Page,
@@ -216,25 +237,14 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
     let before = eval(&page, filter).await;
     assert!(before.to_string().contains("blur"), "blurred: {before}");
     shot(&page, "2-item-blurred").await;
-    page.find_element("[data-reveal]")
-        .await
-        .expect("reveal link")
-        .click()
-        .await
-        .expect("reveal");
+    click(&page, "[data-reveal]").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = eval(&page, filter).await;
     assert_eq!(after, "none", "revealed in place");
     shot(&page, "3-item-revealed").await;
-    let reveals = state
-        .catalog
-        .audit_events(0, 1000, Some(&format!("item:{}", digest.to_hex())))
-        .await
-        .expect("events");
     assert!(
-        reveals
-            .iter()
-            .any(|e| e.event.action == "reveal" && e.event.actor == "ivan")
+        recorded(&state, &digest, "reveal").await,
+        "revealing is recorded"
     );
 
     // An incident, qualified and linked to the photo.
@@ -349,12 +359,7 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
         player["ready"].as_u64().unwrap_or(0) >= 1,
         "the player loaded the clip: {player}"
     );
-    page.find_element("[data-reveal]")
-        .await
-        .expect("reveal link")
-        .click()
-        .await
-        .expect("reveal");
+    click(&page, "[data-reveal]").await;
     let time = async |page: &Page| -> f64 {
         tokio::time::sleep(Duration::from_millis(400)).await;
         eval(page, "document.querySelector('video.media').currentTime")
@@ -381,15 +386,7 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
     let position = eval(&page, "document.querySelector('.position').textContent").await;
     assert!(position.to_string().contains("frame 1"), "{position}");
     shot(&page, "6-video").await;
-    let plays = state
-        .catalog
-        .audit_events(0, 1000, Some(&format!("item:{}", clip.to_hex())))
-        .await
-        .expect("events");
-    assert!(
-        plays.iter().any(|e| e.event.action == "play"),
-        "playing is recorded"
-    );
+    assert!(recorded(&state, &clip, "play").await, "playing is recorded");
 
     // Tablet width: nothing wider than the screen.
     page.execute(SetDeviceMetricsOverrideParams::new(768, 1024, 1.0, false))

@@ -120,6 +120,36 @@ async fn sign_in(state: &Arc<AppState>, name: &str, password: &str) -> (String, 
     (cookie, v["csrf_token"].as_str().expect("csrf").to_owned())
 }
 
+/// A successful capture of one item (digest, size) from `source` at `at`.
+fn capture_of(
+    source: &str,
+    at: &str,
+    (sha256, size): (vigil_store::Sha256Digest, u64),
+    name: Option<&str>,
+) -> CaptureRecord {
+    CaptureRecord {
+        run_id: "run".into(),
+        source: source.into(),
+        kind: "url".into(),
+        method: "http".into(),
+        status: CaptureStatus::Ok,
+        failure: None,
+        collector: "tester".into(),
+        captured_at: at.into(),
+        vigil_version: "0.1.0".into(),
+        tools: Default::default(),
+        note: None,
+        tags: vec![],
+        details: serde_json::json!({}),
+        items: vec![CaptureItem {
+            sha256,
+            size,
+            role: "body".into(),
+            name: name.map(str::to_owned),
+        }],
+    }
+}
+
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut store, _) = Store::init(&dir.path().join("store"), Some("test.example/log"))
@@ -140,26 +170,13 @@ async fn world() -> World {
             .expect("publish");
         items.push((published[0].digest, published[0].size));
     }
-    let record = |n: usize, name: &str| CaptureRecord {
-        run_id: "run".into(),
-        source: format!("https://t.me/channel/{n}?q={XSS}"),
-        kind: "url".into(),
-        method: "http".into(),
-        status: CaptureStatus::Ok,
-        failure: None,
-        collector: "tester".into(),
-        captured_at: "2026-11-27T10:00:00.000000Z".into(),
-        vigil_version: "0.1.0".into(),
-        tools: Default::default(),
-        note: None,
-        tags: vec![],
-        details: serde_json::json!({}),
-        items: vec![CaptureItem {
-            sha256: items[n].0,
-            size: items[n].1,
-            role: "body".into(),
-            name: Some(name.into()),
-        }],
+    let record = |n: usize, name: &str| {
+        capture_of(
+            &format!("https://t.me/channel/{n}?q={XSS}"),
+            "2026-11-27T10:00:00.000000Z",
+            items[n],
+            Some(name),
+        )
     };
     let ids = store
         .catalog
@@ -1742,27 +1759,7 @@ async fn the_item_page_shows_its_spread_and_hashes_to_those_who_may_see_them() {
         .expect("stored")
         .size;
     // The same photo captured twice more: once from X (visible to all), once into case-17.
-    let again = |source: &str, at: &str| CaptureRecord {
-        run_id: "run2".into(),
-        source: source.into(),
-        kind: "url".into(),
-        method: "http".into(),
-        status: CaptureStatus::Ok,
-        failure: None,
-        collector: "tester".into(),
-        captured_at: at.into(),
-        vigil_version: "0.1.0".into(),
-        tools: Default::default(),
-        note: None,
-        tags: vec![],
-        details: serde_json::json!({}),
-        items: vec![CaptureItem {
-            sha256: digest,
-            size,
-            role: "body".into(),
-            name: None,
-        }],
-    };
+    let again = |source: &str, at: &str| capture_of(source, at, (digest, size), None);
     let ids = s
         .catalog
         .commit_captures(&[
