@@ -101,6 +101,15 @@ pub async fn audit(
     Ok(())
 }
 
+/// An account change refused by the store, as the person who asked for it reads it.
+fn account_error(e: AccountError) -> CoreError {
+    match e {
+        AccountError::NameTaken(n) => CoreError::Usage(format!("there is already a user {n:?}")),
+        AccountError::Catalog(c) => CoreError::Catalog(c),
+        other => CoreError::Usage(other.to_string()),
+    }
+}
+
 /// Creates an account (`vigil user add`, or an admin in the workspace), recorded in the
 /// audit trail under `actor`.
 pub async fn add_user(
@@ -135,12 +144,7 @@ pub async fn add_user(
     let user = catalog
         .create_user(username, display, role, &hash, &now_rfc3339())
         .await
-        .map_err(|e| match e {
-            AccountError::NameTaken(n) => {
-                CoreError::Usage(format!("there is already a user {n:?}"))
-            }
-            AccountError::Catalog(c) => CoreError::Catalog(c),
-        })?;
+        .map_err(account_error)?;
     catalog
         .append_audit(&NewAuditEvent {
             at: now_rfc3339(),
