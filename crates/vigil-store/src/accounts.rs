@@ -123,7 +123,7 @@ pub enum AccountError {
     NoSuchUser(i64),
     /// The change would leave no enabled admin, and so nobody able to manage accounts from
     /// the workspace.
-    #[error("this is the last enabled admin: make another admin first")]
+    #[error("that would leave no enabled admin (make another account admin first)")]
     LastAdmin,
     /// The catalog failed.
     #[error(transparent)]
