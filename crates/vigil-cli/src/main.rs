@@ -163,6 +163,10 @@ enum Command {
     /// Accounts of the workspace.
     #[command(subcommand)]
     User(UserCommand),
+    /// Collections of the workspace: investigators and viewers see what the collections they
+    /// belong to hold (admins see everything). Changes are recorded in the audit trail.
+    #[command(subcommand)]
+    Collection(CollectionCommand),
     /// The audit trail: every view, download, sign-in and account change (hash-chained;
     /// `vigil verify` checks the chain).
     Audit {
@@ -220,6 +224,31 @@ enum UserCommand {
     },
     /// List the accounts.
     List,
+}
+
+#[derive(Subcommand)]
+enum CollectionCommand {
+    /// Create a collection (1-128 characters, not taken).
+    Add {
+        /// Its name.
+        name: String,
+    },
+    /// List the collections with their members.
+    List,
+    /// Make an account a member of a collection.
+    Join {
+        /// The collection.
+        name: String,
+        /// The account's sign-in name.
+        user: String,
+    },
+    /// End an account's membership of a collection.
+    Leave {
+        /// The collection.
+        name: String,
+        /// The account's sign-in name.
+        user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -455,6 +484,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             password_stdin,
         }) => user_add_cmd(&dir, &name, &role, &display_name, password_stdin, cli.json).await,
         Command::User(UserCommand::List) => user_list_cmd(&dir, cli.json).await,
+        Command::Collection(cmd) => collection_cmd(&dir, cmd, cli.json).await,
         Command::Audit {
             subject,
             after,
@@ -1466,12 +1496,7 @@ async fn user_add_cmd(
         std::io::stdin().read_line(&mut line)?;
         (line.trim_end_matches(['\r', '\n']).to_owned(), false)
     } else {
-        let mut bytes = [0u8; 18];
-        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        (
-            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes),
-            true,
-        )
+        (vigil_core::accounts::generate_password()?, true)
     };
     let actor = format!("cli:{}", whoami::username());
     let user =
@@ -1510,6 +1535,107 @@ async fn user_list_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
     }
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn collection_cmd(
+    dir: &std::path::Path,
+    cmd: CollectionCommand,
+    json: bool,
+) -> Result<ExitCode> {
+    use vigil_core::accounts::{self, Actor};
+    let store = Store::open(dir).await?;
+    let catalog = &store.catalog;
+    let actor = format!("cli:{}", whoami::username());
+    let by = Actor::CommandLine(&actor);
+    match cmd {
+        CollectionCommand::Add { name } => {
+            let id = accounts::create_collection(catalog, &by, &name).await?;
+            let name = name.trim();
+            if json {
+                output::print_json(&serde_json::json!({
+                    "event": "collection-added", "collection": { "id": id, "name": name },
+                }));
+            } else {
+                println!("Added collection {name} (#{id}).");
+            }
+        }
+        CollectionCommand::List => {
+            let names: std::collections::HashMap<i64, String> = catalog
+                .users()
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u.username))
+                .collect();
+            for c in accounts::collections(catalog, &by).await? {
+                let members: Vec<&str> = c
+                    .members
+                    .iter()
+                    .map(|m| names.get(m).map_or("?", String::as_str))
+                    .collect();
+                if json {
+                    output::print_json(&serde_json::json!({
+                        "id": c.id, "name": c.name, "created_at": c.created_at, "members": members,
+                    }));
+                } else {
+                    println!(
+                        "{:<24} {}",
+                        c.name,
+                        if members.is_empty() {
+                            "(no members)".to_owned()
+                        } else {
+                            members.join(", ")
+                        }
+                    );
+                }
+            }
+        }
+        CollectionCommand::Join { name, user } => {
+            membership(catalog, &by, &name, &user, true, json).await?;
+        }
+        CollectionCommand::Leave { name, user } => {
+            membership(catalog, &by, &name, &user, false, json).await?;
+        }
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil collection join` (`join`) or `leave`.
+async fn membership(
+    catalog: &vigil_store::Catalog,
+    by: &vigil_core::accounts::Actor<'_>,
+    name: &str,
+    user: &str,
+    join: bool,
+    json: bool,
+) -> Result<()> {
+    use vigil_core::accounts;
+    let collection = accounts::collection_named(catalog, name).await?;
+    let account = accounts::user_named(catalog, user).await?;
+    let changed = if join {
+        accounts::add_member(catalog, by, collection, account.id).await?
+    } else {
+        accounts::remove_member(catalog, by, collection, account.id).await?
+    };
+    let name = name.trim();
+    if json {
+        output::print_json(&serde_json::json!({
+            "event": if join { "member-added" } else { "member-removed" },
+            "collection": name, "user": account.username, "changed": changed,
+        }));
+    } else {
+        let u = &account.username;
+        println!(
+            "{}",
+            match (join, changed) {
+                (true, true) => format!("{u} joined {name}."),
+                (true, false) => format!("{u} was already a member of {name}."),
+                (false, true) => format!("{u} left {name}."),
+                (false, false) => format!("{u} was not a member of {name}."),
+            }
+        );
+    }
+    Ok(())
 }
 
 async fn audit_cmd(

@@ -96,12 +96,35 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+/// A group of captures, incidents and persons, and the accounts that may see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Collection {
+    /// Catalog id (1 is `default`).
+    pub id: i64,
+    /// Its unique name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: String,
+    /// Ids of its members, ascending (admins see every collection, member or not).
+    pub members: Vec<i64>,
+}
+
 /// Why an account change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     /// The name is taken (names compare without case).
     #[error("there is already a user named {0:?}")]
     NameTaken(String),
+    /// A collection of that name exists already.
+    #[error("there is already a collection named {0:?}")]
+    CollectionTaken(String),
+    /// No account has this id.
+    #[error("there is no user #{0}")]
+    NoSuchUser(i64),
+    /// The change would leave no enabled admin, and so nobody able to manage accounts from
+    /// the workspace.
+    #[error("that would leave no enabled admin (make another account admin first)")]
+    LastAdmin,
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -352,15 +375,183 @@ impl Catalog {
         .await?)
     }
 
-    /// Creates a collection; returns its id.
-    pub async fn create_collection(&self, name: &str, at: &str) -> Result<i64, CatalogError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO collections (name, created_at) VALUES (?, ?) RETURNING id",
+    /// Creates a collection; returns its id. A taken name is refused, whoever got there
+    /// first (the check and the insert are one statement).
+    pub async fn create_collection(&self, name: &str, at: &str) -> Result<i64, AccountError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO collections (name, created_at) VALUES (?, ?)
+             ON CONFLICT (name) DO NOTHING RETURNING id",
         )
         .bind(name)
         .bind(at)
-        .fetch_one(self.pool())
-        .await?)
+        .fetch_optional(self.pool())
+        .await?;
+        id.ok_or_else(|| AccountError::CollectionTaken(name.to_owned()))
+    }
+
+    /// Every collection with its members, by name.
+    pub async fn collections(&self) -> Result<Vec<Collection>, CatalogError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM collections ORDER BY name, id")
+            .fetch_all(self.pool())
+            .await?;
+        let members: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT collection_id, user_id FROM collection_members ORDER BY collection_id, user_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                Ok(Collection {
+                    id,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    members: members
+                        .iter()
+                        .filter(|(c, _)| *c == id)
+                        .map(|(_, u)| *u)
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// The id of the collection named `name` (names compare exactly).
+    pub async fn collection_id(&self, name: &str) -> Result<Option<i64>, CatalogError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM collections WHERE name = ?")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// The name of collection `id`, if there is one.
+    pub async fn collection_name(&self, id: i64) -> Result<Option<String>, CatalogError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM collections WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Ends a user's membership of a collection; whether they were a member.
+    pub async fn remove_member(
+        &self,
+        collection_id: i64,
+        user_id: i64,
+    ) -> Result<bool, CatalogError> {
+        Ok(
+            sqlx::query("DELETE FROM collection_members WHERE collection_id = ? AND user_id = ?")
+                .bind(collection_id)
+                .bind(user_id)
+                .execute(self.pool())
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+
+    /// An account by id.
+    pub async fn user(&self, id: i64) -> Result<Option<User>, CatalogError> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// An account by sign-in name (without case).
+    pub async fn user_named(&self, username: &str) -> Result<Option<User>, CatalogError> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Changes a user's role; returns the role they had. Demoting the last enabled admin is
+    /// refused ([`AccountError::LastAdmin`]), atomically with the change.
+    pub async fn set_role(&self, user_id: i64, role: Role) -> Result<Role, AccountError> {
+        self.change_account(user_id, Some(role), None)
+            .await
+            .map(|(before, _)| before)
+    }
+
+    /// Disables or enables an account; returns whether it was disabled. Disabling ends its
+    /// sessions at once, and is refused for the last enabled admin.
+    pub async fn set_disabled(&self, user_id: i64, disabled: bool) -> Result<bool, AccountError> {
+        self.change_account(user_id, None, Some(disabled))
+            .await
+            .map(|(_, before)| before)
+    }
+
+    /// Replaces a user's password hash and ends their sessions (whoever knew the old one is
+    /// signed out).
+    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<(), AccountError> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(AccountError::NoSuchUser(user_id));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a role and/or the disabled flag in one write transaction, so that two admins
+    /// demoting each other at once cannot both succeed; returns the role and flag before.
+    async fn change_account(
+        &self,
+        user_id: i64,
+        role: Option<Role>,
+        disabled: Option<bool>,
+    ) -> Result<(Role, bool), AccountError> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AccountError::NoSuchUser(user_id))?;
+        let before = user_from_row(&row)?;
+        let role = role.unwrap_or(before.role);
+        let disabled = disabled.unwrap_or(before.disabled);
+        let was_admin = before.role == Role::Admin && !before.disabled;
+        let stays_admin = role == Role::Admin && !disabled;
+        if was_admin && !stays_admin {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
+            )
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others == 0 {
+                return Err(AccountError::LastAdmin);
+            }
+        }
+        sqlx::query("UPDATE users SET role = ?, disabled = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(disabled)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((before.role, before.disabled))
     }
 
     /// Makes a user a member of a collection (again: no change).
@@ -510,5 +701,123 @@ mod tests {
         .expect("derive");
         assert!(!sees(&viewer, thumb).await && sees(&outsider, thumb).await);
         assert_eq!(cat.user_count().await.expect("count"), 3);
+    }
+
+    async fn session_for(cat: &Catalog, user_id: i64, token: &[u8]) -> Sha256Digest {
+        let hash = Sha256Digest::of(token);
+        cat.create_session(&NewSession {
+            token_hash: &hash,
+            user_id,
+            csrf_token: "csrf",
+            created_at: "2026-11-27T10:00:00.000000Z",
+            expires_at: "2026-11-28T10:00:00.000000Z",
+            ip: None,
+            user_agent: None,
+        })
+        .await
+        .expect("session");
+        hash
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn collections_roles_disabling_and_the_last_admin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cat = Catalog::open_sqlite(&dir.path().join("c.sqlite"), true)
+            .await
+            .expect("open");
+        let at = "2026-11-27T10:00:00.000000Z";
+        let root = cat
+            .create_user("root", "Root", Role::Admin, "$argon2id$x", at)
+            .await
+            .expect("admin");
+        let ivan = cat
+            .create_user("ivan", "Иван", Role::Investigator, "$argon2id$y", at)
+            .await
+            .expect("investigator");
+
+        // Collections: unique names, members listed, leaving says whether one was a member.
+        let case = cat.create_collection("case-17", at).await.expect("create");
+        assert!(matches!(
+            cat.create_collection("case-17", at).await,
+            Err(AccountError::CollectionTaken(n)) if n == "case-17"
+        ));
+        assert_eq!(cat.collection_id("case-17").await.expect("q"), Some(case));
+        assert_eq!(cat.collection_id("Case-17").await.expect("q"), None);
+        assert_eq!(
+            cat.collection_name(case).await.expect("q").as_deref(),
+            Some("case-17")
+        );
+        cat.add_member(case, ivan.id).await.expect("join");
+        let all = cat.collections().await.expect("list");
+        let names: Vec<(&str, &[i64])> = all
+            .iter()
+            .map(|c| (c.name.as_str(), c.members.as_slice()))
+            .collect();
+        assert_eq!(
+            names,
+            [("case-17", &[ivan.id][..]), ("default", &[ivan.id][..])]
+        );
+        assert!(cat.remove_member(case, ivan.id).await.expect("leave"));
+        assert!(!cat.remove_member(case, ivan.id).await.expect("again"));
+        assert_eq!(cat.collections_of(ivan.id).await.expect("q"), [1]);
+
+        // Accounts by id and name.
+        assert_eq!(cat.user(ivan.id).await.expect("q"), Some(ivan.clone()));
+        assert_eq!(cat.user_named("IVAN").await.expect("q"), Some(ivan.clone()));
+        assert_eq!(cat.user(999).await.expect("q"), None);
+
+        // The last enabled admin can be neither demoted nor disabled.
+        assert!(matches!(
+            cat.set_role(root.id, Role::Investigator).await,
+            Err(AccountError::LastAdmin)
+        ));
+        assert!(matches!(
+            cat.set_disabled(root.id, true).await,
+            Err(AccountError::LastAdmin)
+        ));
+        assert!(matches!(
+            cat.set_role(999, Role::Viewer).await,
+            Err(AccountError::NoSuchUser(999))
+        ));
+        assert_eq!(
+            cat.set_role(ivan.id, Role::Admin).await.expect("promote"),
+            Role::Investigator
+        );
+        // With ivan an admin, root may step down; then ivan, disabled, is not counted.
+        assert_eq!(
+            cat.set_role(root.id, Role::Viewer).await.expect("demote"),
+            Role::Admin
+        );
+        assert!(matches!(
+            cat.set_disabled(ivan.id, true).await,
+            Err(AccountError::LastAdmin)
+        ));
+        cat.set_role(root.id, Role::Admin).await.expect("back");
+
+        // Disabling ends the sessions at once and the account stays disabled until enabled.
+        let token = session_for(&cat, ivan.id, b"ivan").await;
+        assert!(cat.session(&token, at).await.expect("q").is_some());
+        assert!(!cat.set_disabled(ivan.id, true).await.expect("disable"));
+        assert!(cat.session(&token, at).await.expect("q").is_none());
+        let token = session_for(&cat, ivan.id, b"ivan again").await;
+        assert!(
+            cat.session(&token, at).await.expect("q").is_none(),
+            "a disabled account's session opens nothing"
+        );
+        assert!(cat.user(ivan.id).await.expect("q").expect("ivan").disabled);
+        assert!(cat.set_disabled(ivan.id, false).await.expect("enable"));
+        assert!(cat.session(&token, at).await.expect("q").is_some());
+
+        // A new password ends every session.
+        cat.set_password_hash(ivan.id, "$argon2id$new")
+            .await
+            .expect("reset");
+        assert!(cat.session(&token, at).await.expect("q").is_none());
+        let (_, hash) = cat.user_for_login("ivan").await.expect("q").expect("ivan");
+        assert_eq!(hash, "$argon2id$new");
+        assert!(matches!(
+            cat.set_password_hash(999, "h").await,
+            Err(AccountError::NoSuchUser(999))
+        ));
     }
 }

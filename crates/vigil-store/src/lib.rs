@@ -52,7 +52,7 @@ mod similarity;
 mod test_support;
 mod timestamp;
 
-pub use accounts::{AccountError, NewSession, Role, Session, User};
+pub use accounts::{AccountError, Collection, NewSession, Role, Session, User};
 pub use audit::{AuditBreak, AuditEvent, NewAuditEvent, audit_hash};
 pub use blob::{
     BlobError, BlobListing, BlobStore, FinishedBlob, IngestError, PIPELINE_MIN, Published,

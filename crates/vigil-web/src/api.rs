@@ -39,6 +39,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/persons/{id}", get(person).put(update_person))
         .route("/persons/{id}/incidents", post(person_incident))
         .route("/persons/{id}/items", post(person_item))
+        .route("/admin/users", get(crate::admin::api_users))
+        .route("/admin/collections", get(crate::admin::api_collections))
 }
 
 /// Body of `POST /api/v1/persons`.
@@ -587,6 +589,8 @@ pub fn openapi_document() -> Value {
             },
             "/persons/{id}/incidents": { "post": { "summary": "Link to an incident with a role (victim|perpetrator|witness|mentioned), or unlink with role null. X-CSRF-Token.", "responses": ok("Whether anything changed.", errors(&["400", "401", "403", "404"])) } },
             "/persons/{id}/items": { "post": { "summary": "Link or unlink an item: {sha256, add}. X-CSRF-Token.", "responses": ok("Whether anything changed.", errors(&["401", "403", "404"])) } },
+            "/admin/users": { "get": { "summary": "Every account (admins only) with the ids of its collections. Recorded as a view.", "responses": ok("Accounts.", errors(&["401", "403"])) } },
+            "/admin/collections": { "get": { "summary": "Every collection (admins only) with the ids of its members. Recorded as a view.", "responses": ok("Collections.", errors(&["401", "403"])) } },
             "/items/{sha256}/publisher": { "put": { "summary": "Who published the footage: {publisher: perpetrator-side | third-party | own-office}. X-CSRF-Token.", "responses": ok("Recorded (204).", errors(&["400", "401", "403", "404"])) } },
         },
     })

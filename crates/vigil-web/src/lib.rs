@@ -11,14 +11,16 @@
 //!   ids cannot be probed;
 //! - **forged requests**: every state-changing request carries the session's CSRF token, and
 //!   cookies are `HttpOnly`, `SameSite=Strict`;
-//! - **what was done**: every view, download and sign-in is an audit event
-//!   ([`vigil_core::accounts::audit`]).
+//! - **what was done**: every view, download, sign-in and account change is an audit event
+//!   ([`vigil_core::accounts::audit`]); admins manage accounts and collections at `/admin`
+//!   and download the whole trail from `/audit/export`.
 //!
 //! Graphic media are blurred until a person chooses to see them, per item, or always by
 //! their own preference.
 
 #![deny(missing_docs)]
 
+mod admin;
 pub mod api;
 pub mod auth;
 mod error;
@@ -74,6 +76,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/captures/{id}/receipt", get(pages::receipt))
         .route("/settings/graphic", post(pages::graphic_preference))
         .route("/audit", get(pages::audit_trail))
+        .route("/audit/export", get(admin::export_audit))
+        .route("/admin", get(admin::page))
+        .route("/admin/users", post(admin::add_user))
+        .route("/admin/users/{id}/role", post(admin::role))
+        .route("/admin/users/{id}/disabled", post(admin::disabled))
+        .route("/admin/users/{id}/password", post(admin::password))
+        .route("/admin/collections", post(admin::create_collection))
+        .route("/admin/collections/{id}/join", post(admin::join))
+        .route("/admin/collections/{id}/leave", post(admin::leave))
         .route("/captures/links", post(upload::links))
         .route(
             "/captures/upload",

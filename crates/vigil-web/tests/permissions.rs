@@ -345,6 +345,27 @@ async fn every_endpoint_for_every_role() {
             "/api/v1/persons".into(),
             [S::UNAUTHORIZED, S::FORBIDDEN, S::OK, S::OK],
         ),
+        // Administration and the audit trail: admins only.
+        (
+            "/admin".into(),
+            [S::SEE_OTHER, S::FORBIDDEN, S::FORBIDDEN, S::OK],
+        ),
+        (
+            "/audit".into(),
+            [S::SEE_OTHER, S::FORBIDDEN, S::FORBIDDEN, S::OK],
+        ),
+        (
+            "/audit/export".into(),
+            [S::SEE_OTHER, S::FORBIDDEN, S::FORBIDDEN, S::OK],
+        ),
+        (
+            "/api/v1/admin/users".into(),
+            [S::UNAUTHORIZED, S::FORBIDDEN, S::FORBIDDEN, S::OK],
+        ),
+        (
+            "/api/v1/admin/collections".into(),
+            [S::UNAUTHORIZED, S::FORBIDDEN, S::FORBIDDEN, S::OK],
+        ),
     ];
     for (path, expected) in &table {
         for (n, (who, cookie, _)) in sessions.iter().enumerate() {
@@ -1788,4 +1809,434 @@ async fn the_item_page_shows_its_spread_and_hashes_to_those_who_may_see_them() {
         page.body.contains("secret-case"),
         "admins see every capture"
     );
+}
+
+/// A sign-in attempt through the form, whatever its outcome.
+async fn attempt_sign_in(state: &Arc<AppState>, name: &str, password: &str) -> Reply {
+    let form_page = call(state, get("/login", None)).await;
+    let t = cookie_value(&form_page, "vigil_login_csrf").expect("login csrf cookie");
+    call(
+        state,
+        post_form(
+            "/login",
+            Some(&format!("vigil_login_csrf={t}")),
+            &format!(
+                "username={name}&password={}&csrf={t}",
+                password.replace(' ', "+")
+            ),
+        ),
+    )
+    .await
+}
+
+/// The password a result page shows once.
+fn shown_password(body: &str) -> String {
+    body.split("<code class=\"password\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn location(reply: &Reply) -> &str {
+    reply
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+async fn user_id(state: &Arc<AppState>, name: &str) -> i64 {
+    state
+        .catalog
+        .user_named(name)
+        .await
+        .expect("q")
+        .expect("user")
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_forms_need_an_admin_and_the_session_token() {
+    let w = world().await;
+    let s = &w.state;
+    let (admin, admin_csrf) = sign_in(s, "admin", "a long passphrase").await;
+    let (ivan, ivan_csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let vera = user_id(s, "vera").await;
+    let case = s
+        .catalog
+        .collection_id("case-17")
+        .await
+        .expect("q")
+        .expect("case-17");
+    let forms = [
+        (
+            "/admin/users".to_owned(),
+            "username=mallory&role=admin".to_owned(),
+        ),
+        (format!("/admin/users/{vera}/role"), "role=admin".into()),
+        (
+            format!("/admin/users/{vera}/disabled"),
+            "disabled=true".into(),
+        ),
+        (format!("/admin/users/{vera}/password"), String::new()),
+        ("/admin/collections".into(), "name=forged".into()),
+        (
+            format!("/admin/collections/{case}/join"),
+            format!("user_id={vera}"),
+        ),
+        (
+            format!("/admin/collections/{case}/leave"),
+            format!("user_id={vera}"),
+        ),
+    ];
+    let events_before = s
+        .catalog
+        .audit_events(0, 10_000, None)
+        .await
+        .expect("q")
+        .len();
+    for (path, fields) in &forms {
+        let with = |token: &str| format!("{fields}&csrf={token}");
+        // No one signed in: to the sign-in form.
+        let r = call(s, post_form(path, None, &with(&admin_csrf))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path} anonymous");
+        // An admin without the token, or with a forged one, or another session's.
+        for token in ["", "forged", ivan_csrf.as_str()] {
+            let r = call(s, post_form(path, Some(&admin), &with(token))).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} token {token:?}");
+            assert!(r.body.contains("token"), "{path}: {}", r.body);
+        }
+        // An investigator with their own token: not an admin.
+        let r = call(s, post_form(path, Some(&ivan), &with(&ivan_csrf))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} as ivan");
+    }
+    // Nothing changed, and nothing was recorded as done.
+    let vera_now = s.catalog.user(vera).await.expect("q").expect("vera");
+    assert_eq!((vera_now.role, vera_now.disabled), (Role::Viewer, false));
+    assert!(s.catalog.user_named("mallory").await.expect("q").is_none());
+    assert!(
+        s.catalog
+            .collection_id("forged")
+            .await
+            .expect("q")
+            .is_none()
+    );
+    assert_eq!(s.catalog.collections_of(vera).await.expect("q"), [1]);
+    let after = s.catalog.audit_events(0, 10_000, None).await.expect("q");
+    assert!(
+        after[events_before..].iter().all(|e| ![
+            "user-add",
+            "user-role",
+            "user-disable",
+            "password-reset",
+            "collection-add",
+            "member-add",
+            "member-remove"
+        ]
+        .contains(&e.event.action.as_str())),
+        "refused requests change nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_manage_collections_accounts_and_export_the_trail() {
+    let w = world().await;
+    let s = &w.state;
+    let (admin, csrf) = sign_in(s, "admin", "a long passphrase").await;
+    let (ivan, _) = sign_in(s, "ivan", "a long passphrase").await;
+    let (vera, _) = sign_in(s, "vera", "a long passphrase").await;
+    let (ivan_id, vera_id, admin_id) = (
+        user_id(s, "ivan").await,
+        user_id(s, "vera").await,
+        user_id(s, "admin").await,
+    );
+    let admin_post = |path: String, fields: String| {
+        let (admin, csrf) = (admin.clone(), csrf.clone());
+        async move {
+            call(
+                s,
+                post_form(&path, Some(&admin), &format!("{fields}&csrf={csrf}")),
+            )
+            .await
+        }
+    };
+
+    // A collection; the case's capture moves into it; ivan sees it once he is a member.
+    let r = admin_post("/admin/collections".into(), "name=+case-42+".into()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(location(&r), "/admin?done=collection");
+    let page = call(s, get(location(&r), Some(&admin))).await;
+    assert!(page.body.contains("Collection created."), "{}", page.body);
+    let r = admin_post("/admin/collections".into(), "name=case-42".into()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("already"), "{}", r.body);
+    let r = admin_post("/admin/collections".into(), "name=+++".into()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let case42 = s
+        .catalog
+        .collection_id("case-42")
+        .await
+        .expect("q")
+        .expect("trimmed name");
+    s.catalog.assign_capture(2, case42).await.expect("assign");
+    let item = format!("/items/{}", w.case_item);
+    assert_eq!(
+        call(s, get(&item, Some(&ivan))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = admin_post(
+        format!("/admin/collections/{case42}/join"),
+        format!("user_id={ivan_id}"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, location(&r)),
+        (StatusCode::SEE_OTHER, "/admin?done=joined")
+    );
+    assert_eq!(
+        call(s, get(&item, Some(&ivan))).await.status,
+        StatusCode::OK
+    );
+    let listed = call(s, get("/api/v1/captures", Some(&ivan))).await;
+    let v: serde_json::Value = serde_json::from_str(&listed.body).expect("json");
+    assert_eq!(v["captures"].as_array().map(Vec::len), Some(2));
+    let r = call(s, get("/api/v1/admin/collections", Some(&admin))).await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    let members = v["collections"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == "case-42"))
+        .map(|c| c["members"].clone());
+    assert_eq!(members, Some(serde_json::json!([ivan_id])));
+    let r = admin_post(
+        format!("/admin/collections/{case42}/leave"),
+        format!("user_id={ivan_id}"),
+    )
+    .await;
+    assert_eq!(location(&r), "/admin?done=left");
+    assert_eq!(
+        call(s, get(&item, Some(&ivan))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = admin_post(
+        "/admin/collections/999/join".into(),
+        format!("user_id={ivan_id}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // Vera disabled: her open session stops working at once and she cannot sign in.
+    assert_eq!(
+        call(s, get("/captures", Some(&vera))).await.status,
+        StatusCode::OK
+    );
+    let r = admin_post(
+        format!("/admin/users/{vera_id}/disabled"),
+        "disabled=true".into(),
+    )
+    .await;
+    assert_eq!(location(&r), "/admin?done=disabled");
+    assert_eq!(
+        call(s, get("/captures", Some(&vera))).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        call(s, get("/api/v1/me", Some(&vera))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refused = attempt_sign_in(s, "vera", "a long passphrase").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.body.contains("Wrong user name or password"));
+    let page = call(s, get("/admin", Some(&admin))).await;
+    assert!(page.body.contains("disabled</span>"), "{}", page.body);
+    let r = admin_post(
+        format!("/admin/users/{vera_id}/disabled"),
+        "disabled=false".into(),
+    )
+    .await;
+    assert_eq!(location(&r), "/admin?done=enabled");
+    sign_in(s, "vera", "a long passphrase").await;
+
+    // The last admin can neither demote nor disable themselves.
+    for (path, fields) in [
+        (format!("/admin/users/{admin_id}/role"), "role=investigator"),
+        (format!("/admin/users/{admin_id}/disabled"), "disabled=true"),
+    ] {
+        let r = admin_post(path.clone(), fields.into()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(r.body.contains("no enabled admin"), "{}", r.body);
+    }
+    let me = s.catalog.user(admin_id).await.expect("q").expect("admin");
+    assert_eq!((me.role, me.disabled), (Role::Admin, false));
+    assert_eq!(
+        call(s, get("/admin", Some(&admin))).await.status,
+        StatusCode::OK
+    );
+    let r = admin_post(
+        format!("/admin/users/{vera_id}/role"),
+        "role=overlord".into(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Roles change at once, sessions included.
+    let r = admin_post(format!("/admin/users/{ivan_id}/role"), "role=viewer".into()).await;
+    assert_eq!(location(&r), "/admin?done=role");
+    assert_eq!(
+        call(s, get("/persons", Some(&ivan))).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A new account, its generated password shown once; a reset replaces it.
+    let display = format!("Омар {XSS}");
+    let r = admin_post(
+        "/admin/users".into(),
+        format!(
+            "username=omar&role=investigator&display_name={}",
+            url::form_urlencoded::byte_serialize(display.as_bytes()).collect::<String>()
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let first = shown_password(&r.body);
+    assert!(first.len() >= 20, "{}", r.body);
+    let (omar, _) = sign_in(s, "omar", &first).await;
+    let r = admin_post("/admin/users".into(), "username=OMAR&role=viewer".into()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let omar_id = user_id(s, "omar").await;
+    let r = admin_post(format!("/admin/users/{omar_id}/password"), String::new()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let second = shown_password(&r.body);
+    assert!(second.len() >= 20 && second != first);
+    assert_eq!(
+        call(s, get("/captures", Some(&omar))).await.status,
+        StatusCode::SEE_OTHER,
+        "a reset ends the sessions"
+    );
+    assert_eq!(
+        attempt_sign_in(s, "omar", &first).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    sign_in(s, "omar", &second).await;
+
+    // Hostile names come back escaped.
+    let r = admin_post(
+        "/admin/collections".into(),
+        format!(
+            "name={}",
+            url::form_urlencoded::byte_serialize(format!("c {XSS}").as_bytes()).collect::<String>()
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = call(s, get("/admin", Some(&admin))).await;
+    assert!(!page.body.contains("<script>alert"), "raw script tag");
+    assert!(!page.body.contains("<img src=x"), "raw img tag");
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert!(page.body.contains("Омар"));
+    // The message comes from a fixed list: a link cannot make the page say anything else.
+    let page = call(
+        s,
+        get(
+            "/admin?done=Reset+your+password+at+evil.example",
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert!(!page.body.contains("evil.example"));
+
+    // Enough events for the export to read more than one page.
+    for n in 0..1100 {
+        s.catalog
+            .append_audit(&vigil_store::NewAuditEvent {
+                at: vigil_store::now_rfc3339(),
+                user_id: None,
+                actor: "test".into(),
+                action: "view".into(),
+                subject: format!("page:{n}"),
+                detail: serde_json::json!({ "n": n, "note": "ünïcode" }),
+                ip: None,
+            })
+            .await
+            .expect("event");
+    }
+
+    // The export: JSON Lines, one line an event, each linked to the one before, and each
+    // hash recomputable from the line itself.
+    let r = call(s, get("/audit/export", Some(&admin))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/x-ndjson");
+    let disposition = r.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        disposition.starts_with("attachment; filename=\"audit-")
+            && disposition.ends_with(".jsonl\""),
+        "{disposition}"
+    );
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    let events = s.catalog.audit_events(0, 100_000, None).await.expect("q");
+    let lines: Vec<serde_json::Value> = r
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(r.body.ends_with('\n'));
+    assert_eq!(lines.len(), events.len());
+    assert!(lines.len() > 1100);
+    let mut prev = "0".repeat(64);
+    for (line, stored) in lines.iter().zip(&events) {
+        assert_eq!(line["id"], stored.id);
+        assert_eq!(line["prev_hash"].as_str(), Some(prev.as_str()), "{line}");
+        let event = vigil_store::NewAuditEvent {
+            at: line["at"].as_str().expect("at").into(),
+            user_id: line["user_id"].as_i64(),
+            actor: line["actor"].as_str().expect("actor").into(),
+            action: line["action"].as_str().expect("action").into(),
+            subject: line["subject"].as_str().expect("subject").into(),
+            detail: line["detail"].clone(),
+            ip: line["ip"].as_str().map(str::to_owned),
+        };
+        let mut last = [0u8; 32];
+        hex::decode_to_slice(&prev, &mut last).expect("hex");
+        let hash = hex::encode(vigil_store::audit_hash(&last, stored.id, &event));
+        assert_eq!(line["hash"].as_str(), Some(hash.as_str()), "{line}");
+        prev = hash;
+    }
+    let last = lines.last().expect("lines");
+    assert_eq!(
+        (last["action"].as_str(), last["actor"].as_str()),
+        (Some("export"), Some("admin"))
+    );
+
+    // What the admin did is in the trail, by them.
+    let did = |action: &str, subject: &str| {
+        events.iter().any(|e| {
+            e.event.actor == "admin" && e.event.action == action && e.event.subject == subject
+        })
+    };
+    assert!(did("collection-add", "collection:case-42"));
+    assert!(did("member-add", "collection:case-42"));
+    assert!(did("member-remove", "collection:case-42"));
+    assert!(did("user-disable", "user:vera") && did("user-enable", "user:vera"));
+    assert!(did("user-role", "user:ivan"));
+    assert!(did("user-add", "user:omar") && did("password-reset", "user:omar"));
+    assert!(
+        s.catalog
+            .verify_audit_chain()
+            .await
+            .expect("chain")
+            .1
+            .is_empty()
+    );
+
+    // The audit page links to the export; the navigation to administration, for admins only.
+    let page = call(s, get("/audit", Some(&admin))).await;
+    assert!(page.body.contains("href=\"/audit/export\""));
+    assert!(page.body.contains("href=\"/admin\""));
+    let page = call(s, get("/captures", Some(&ivan))).await;
+    assert!(!page.body.contains("href=\"/admin\""));
 }

@@ -182,3 +182,108 @@ fn users_sign_in_see_items_and_every_view_is_audited() {
     assert!(problems.contains("\"problem\":\"audit\""), "{problems}");
     assert!(problems.contains("edited"), "{problems}");
 }
+
+#[test]
+fn collections_from_the_command_line_are_audited() {
+    let s = TestStore::new();
+    let (out, _) = s.vigil_json(&["user", "add", "ivan", "--role", "investigator"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let (out, added) = s.vigil_json(&["collection", "add", " case-17 "]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(added[0]["event"], "collection-added");
+    assert_eq!(added[0]["collection"]["name"], "case-17", "trimmed");
+    let again = s.vigil(&["collection", "add", "case-17"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("already"),
+        "{}",
+        text(&again.stderr)
+    );
+    let empty = s.vigil(&["collection", "add", "  "]);
+    assert!(!empty.status.success());
+
+    let (out, joined) = s.vigil_json(&["collection", "join", "case-17", "IVAN"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        (
+            &joined[0]["event"],
+            &joined[0]["user"],
+            &joined[0]["changed"]
+        ),
+        (&"member-added".into(), &"ivan".into(), &true.into())
+    );
+    let out = s.vigil(&["collection", "join", "case-17", "ivan"]);
+    assert!(
+        text(&out.stdout).contains("already a member"),
+        "{}",
+        text(&out.stdout)
+    );
+    let nope = s.vigil(&["collection", "join", "case-99", "ivan"]);
+    assert!(
+        text(&nope.stderr).contains("no collection"),
+        "{}",
+        text(&nope.stderr)
+    );
+    let nobody = s.vigil(&["collection", "join", "case-17", "nobody"]);
+    assert!(
+        text(&nobody.stderr).contains("no user"),
+        "{}",
+        text(&nobody.stderr)
+    );
+
+    let (out, listed) = s.vigil_json(&["collection", "list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let members: Vec<(String, serde_json::Value)> = listed
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or("").to_owned(),
+                c["members"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("case-17".to_owned(), serde_json::json!(["ivan"])),
+            ("default".to_owned(), serde_json::json!(["ivan"])),
+        ]
+    );
+    let out = s.vigil(&["collection", "list"]);
+    assert!(
+        text(&out.stdout).contains("case-17"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let (out, left) = s.vigil_json(&["collection", "leave", "case-17", "ivan"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(left[0]["event"], "member-removed");
+    assert_eq!(left[0]["changed"], true);
+    let out = s.vigil(&["collection", "list"]);
+    assert!(
+        text(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with("case-17") && l.contains("(no members)")),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Each change is in the audit trail under the command line's name, and the chain holds.
+    let (_, audit) = s.vigil_json(&["audit"]);
+    for (action, subject) in [
+        ("collection-add", "collection:case-17"),
+        ("member-add", "collection:case-17"),
+        ("member-remove", "collection:case-17"),
+    ] {
+        assert!(
+            audit.iter().any(|e| e["action"] == action
+                && e["subject"] == subject
+                && e["actor"].as_str().is_some_and(|a| a.starts_with("cli:"))),
+            "{action}: {audit:?}"
+        );
+    }
+    let ok = s.vigil(&["verify"]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+}
