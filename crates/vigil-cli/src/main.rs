@@ -191,6 +191,38 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Write an evidence package (a BagIt bag, docs/package.md) for an incident or items: the
+    /// original bytes, their capture records with log receipts, the log's key and checkpoint,
+    /// time-stamps, chain of custody and a readable report, checkable offline with
+    /// `vigil verify-package` or `vigil-verify`. Recorded in the audit trail.
+    Export {
+        /// The incident to export (its linked items).
+        #[arg(
+            long,
+            value_name = "ID",
+            conflicts_with = "items",
+            required_unless_present = "items"
+        )]
+        incident: Option<i64>,
+        /// Items to export (SHA-256 or a unique prefix; repeatable).
+        #[arg(long = "item", value_name = "ITEM")]
+        items: Vec<String>,
+        /// The package folder to create (or the zip file, with --zip); must not exist.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Write one zip file instead of a folder.
+        #[arg(long)]
+        zip: bool,
+        /// Also ship the derived pictures (thumbnails, keyframes, contact sheets).
+        #[arg(long)]
+        derived: bool,
+        /// Include linked persons' records (personal data of protected persons).
+        #[arg(long)]
+        persons: bool,
+        /// The organisation named in bag-info.txt.
+        #[arg(long, value_name = "NAME", default_value = "not stated")]
+        organization: String,
+    },
     /// Check a receipt offline, with only the log's verifier key; with --file, also that each
     /// file is one of the capture's items. Needs no store.
     VerifyReceipt {
@@ -463,7 +495,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Similar { target, radius } => similar_cmd(&dir, &target, radius, cli.json).await,
         Command::Spread { item } => spread_cmd(&dir, &item, cli.json).await,
         Command::HashList(HashListCommand::Export { out }) => {
-            export_cmd(&dir, out.as_deref(), cli.json).await
+            export_list_cmd(&dir, out.as_deref(), cli.json).await
         }
         Command::HashList(HashListCommand::Import { file, name }) => {
             import_list_cmd(&dir, &file, &name, cli.json).await
@@ -491,6 +523,26 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             limit,
         } => audit_cmd(&dir, subject.as_deref(), after, limit, cli.json).await,
         Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
+        Command::Export {
+            incident,
+            items,
+            out,
+            zip,
+            derived,
+            persons,
+            organization,
+        } => {
+            let request = ExportRequest {
+                incident,
+                items: &items,
+                out: &out,
+                zip,
+                derived,
+                persons,
+                organization,
+            };
+            export_cmd(&dir, &request, cli.json).await
+        }
         Command::VerifyReceipt {
             receipt,
             vkey,
@@ -892,6 +944,72 @@ async fn receipt_cmd(
         None => print!("{receipt}"),
     }
     store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil export`'s arguments.
+struct ExportRequest<'a> {
+    incident: Option<i64>,
+    items: &'a [String],
+    out: &'a std::path::Path,
+    zip: bool,
+    derived: bool,
+    persons: bool,
+    organization: String,
+}
+
+async fn export_cmd(
+    dir: &std::path::Path,
+    request: &ExportRequest<'_>,
+    json: bool,
+) -> Result<ExitCode> {
+    use vigil_core::export::{ExportOptions, ExportScope, export, zip_bag};
+    let mut store = Store::open(dir).await?;
+    let scope = match request.incident {
+        Some(id) => ExportScope::Incident(id),
+        None => {
+            let mut digests = Vec::new();
+            for id in request.items {
+                digests.push(resolve_item(&store, id).await?.sha256);
+            }
+            ExportScope::Items(digests)
+        }
+    };
+    if request.out.exists() {
+        bail!(
+            "{} already exists; a package is never written over another",
+            request.out.display()
+        );
+    }
+    let bag_path = if request.zip {
+        // The bag is built beside the zip, packed, then removed.
+        let stem = request
+            .out
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("package");
+        request.out.with_file_name(stem)
+    } else {
+        request.out.to_path_buf()
+    };
+    let actor = format!("cli:{}", whoami::username());
+    let options = ExportOptions {
+        derived: request.derived,
+        persons: request.persons,
+        actor: vigil_core::accounts::Actor::CommandLine(&actor),
+        organization: request.organization.clone(),
+    };
+    let blobs = store.blobs()?;
+    let log = store.log()?;
+    let mut summary = export(&store.catalog, &blobs, &log, &scope, &bag_path, &options).await?;
+    if request.zip {
+        zip_bag(&bag_path, request.out)?;
+        std::fs::remove_dir_all(&bag_path)
+            .with_context(|| format!("removing {}", bag_path.display()))?;
+        summary.path = request.out.to_path_buf();
+    }
+    store.catalog.close().await;
+    output::print_export(&summary, json);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1299,7 +1417,7 @@ async fn spread_cmd(dir: &std::path::Path, id: &str, json: bool) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export_cmd(
+async fn export_list_cmd(
     dir: &std::path::Path,
     out: Option<&std::path::Path>,
     json: bool,

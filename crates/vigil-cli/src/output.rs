@@ -1023,3 +1023,33 @@ pub fn print_inspection(
         println!("  wrote {}", p.display());
     }
 }
+
+/// What `vigil export` wrote.
+pub fn print_export(summary: &vigil_core::export::ExportSummary, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "event": "exported", "export": summary })
+        );
+        return;
+    }
+    println!(
+        "exported {} item(s) from {} capture(s) to {} ({} files, {} bytes; {} time-stamp(s))",
+        summary.items,
+        summary.captures,
+        summary.path.display(),
+        summary.payload_files,
+        summary.payload_bytes,
+        summary.timestamps,
+    );
+    println!("export id: {}", summary.export_id);
+    println!(
+        "every receipt is proven against the checkpoint of {} records",
+        summary.checkpoint_size
+    );
+    println!(
+        "check it with: vigil-verify {} --key '{}'",
+        summary.path.display(),
+        summary.verifier_key
+    );
+}

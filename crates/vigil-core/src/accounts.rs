@@ -126,7 +126,8 @@ pub fn generate_password() -> Result<String, CoreError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Creates an account (`vigil user add`), recorded in the audit trail under `actor`.
+/// Creates an account (`vigil user add`, or an admin in the workspace), recorded in the
+/// audit trail under `actor`.
 pub async fn add_user(
     catalog: &Catalog,
     username: &str,
@@ -377,6 +378,14 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
+    /// The name the audit trail gives this actor.
+    pub fn name(&self) -> String {
+        match self {
+            Actor::Web { user, .. } => user.username.clone(),
+            Actor::CommandLine(name) => (*name).to_owned(),
+        }
+    }
+
     /// Only admins manage accounts and collections (the web checks first; this is the rule).
     fn check(&self) -> Result<(), CoreError> {
         match self {
@@ -388,17 +397,18 @@ impl Actor<'_> {
     }
 
     /// Records what was done; returns the event's id.
-    async fn record(
+    pub async fn record(
         &self,
         catalog: &Catalog,
         action: &str,
         subject: &str,
         detail: serde_json::Value,
     ) -> Result<i64, CoreError> {
-        let (user_id, actor, ip) = match self {
-            Actor::Web { user, ip } => (Some(user.id), user.username.clone(), ip.map(Into::into)),
-            Actor::CommandLine(name) => (None, (*name).to_owned(), None),
+        let (user_id, ip) = match self {
+            Actor::Web { user, ip } => (Some(user.id), ip.map(Into::into)),
+            Actor::CommandLine(_) => (None, None),
         };
+        let actor = self.name();
         Ok(catalog
             .append_audit(&NewAuditEvent {
                 at: now_rfc3339(),

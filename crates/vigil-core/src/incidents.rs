@@ -92,7 +92,8 @@ pub struct IncidentView {
     pub persons: Option<Vec<(i64, String)>>,
 }
 
-fn tag_view(id: &str) -> TagView {
+/// A tag explained by the embedded taxonomy (an unknown id is shown as it is).
+pub fn tag_view(id: &str) -> TagView {
     match Taxonomy::load().get(id) {
         Some(e) => TagView {
             id: id.to_owned(),

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use vigil_store::{
-    Catalog, LeafSubject, LogDir, LoggedCapture, Sha256Digest, StoreLayout, StoredCheckpoint,
-    decode_capture_leaf, now_rfc3339,
+    Catalog, LeafSubject, LogDir, LogLeaf, LoggedCapture, Sha256Digest, StoreLayout,
+    StoredCheckpoint, decode_capture_leaf, now_rfc3339,
 };
 use vigil_tlog::{
     Checkpoint, CompactRange, Hash, Receipt, ReceiptError, Signer, Tile, TileCache, TileNodes,
@@ -287,16 +287,57 @@ impl Log {
             .ok_or_else(|| CoreError::Usage(format!("no capture #{capture_id}")))?;
         let _lock = tokio::task::block_in_place(|| self.dir.lock())?;
         let checkpoint = self.publish_locked(catalog).await?;
+        self.receipt_at(&leaf, &checkpoint)
+    }
+
+    /// Receipts for `leaves` and consistency proofs from each of `earlier` tree sizes, all
+    /// against one checkpoint (the latest, published first), made under the sequencer lock so
+    /// that no tile they read is superseded meanwhile: what an export ships.
+    pub async fn proofs_for_export(
+        &self,
+        catalog: &Catalog,
+        leaves: &[LogLeaf],
+        earlier: &[u64],
+    ) -> Result<ExportProofs, CoreError> {
+        let _lock = tokio::task::block_in_place(|| self.dir.lock())?;
+        let checkpoint = self.publish_locked(catalog).await?;
+        let receipts = leaves
+            .iter()
+            .map(|leaf| self.receipt_at(leaf, &checkpoint))
+            .collect::<Result<Vec<_>, _>>()?;
+        let consistency = earlier
+            .iter()
+            .map(|from| self.consistency_at(*from, &checkpoint))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ExportProofs {
+            checkpoint,
+            receipts,
+            consistency,
+        })
+    }
+
+    /// A receipt for `leaf` against `checkpoint`; the caller holds the sequencer lock.
+    fn receipt_at(
+        &self,
+        leaf: &LogLeaf,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<String, CoreError> {
+        if leaf.index >= checkpoint.tree_size {
+            return Err(CoreError::Usage(format!(
+                "leaf {} is not in the checkpoint of {} leaves",
+                leaf.index, checkpoint.tree_size
+            )));
+        }
         let nodes = TileNodes::new(&self.dir, checkpoint.tree_size).with_cache(&self.cache);
         let proof = tokio::task::block_in_place(|| {
             inclusion_proof(leaf.index, checkpoint.tree_size, &nodes)
         })
         .map_err(|e| log_damaged(format!("inclusion proof for leaf {}: {e}", leaf.index)))?;
         Ok(Receipt {
-            extra: Some(leaf.leaf),
+            extra: Some(leaf.leaf.clone()),
             index: leaf.index,
             proof,
-            checkpoint: checkpoint.signed_note,
+            checkpoint: checkpoint.signed_note.clone(),
         }
         .to_text())
     }
@@ -307,6 +348,15 @@ impl Log {
     pub async fn consistency(&self, catalog: &Catalog, from: u64) -> Result<String, CoreError> {
         let _lock = tokio::task::block_in_place(|| self.dir.lock())?;
         let checkpoint = self.publish_locked(catalog).await?;
+        self.consistency_at(from, &checkpoint)
+    }
+
+    /// The same proof to `checkpoint`; the caller holds the sequencer lock.
+    fn consistency_at(
+        &self,
+        from: u64,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<String, CoreError> {
         let size = checkpoint.tree_size;
         if from > size {
             return Err(CoreError::Usage(format!(
@@ -694,6 +744,17 @@ pub fn check_receipt(
         files: checked,
         record: logged.record,
     })
+}
+
+/// What [`Log::proofs_for_export`] made: all against `checkpoint`.
+#[derive(Debug, Clone)]
+pub struct ExportProofs {
+    /// The checkpoint everything is proven against.
+    pub checkpoint: StoredCheckpoint,
+    /// One tlog-proof receipt per leaf asked for, in order.
+    pub receipts: Vec<String>,
+    /// One consistency proof per earlier size asked for, in order (`old N` form).
+    pub consistency: Vec<String>,
 }
 
 /// What a witness established: the new checkpoint extends the old one.

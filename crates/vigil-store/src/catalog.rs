@@ -681,6 +681,21 @@ impl Catalog {
         row.as_ref().map(leaf_from_row).transpose()
     }
 
+    /// The leaf of one derivation.
+    pub async fn log_leaf_of_derivation(
+        &self,
+        derivation_id: i64,
+    ) -> Result<Option<LogLeaf>, CatalogError> {
+        let row = sqlx::query(
+            "SELECT leaf_index, capture_id, derivation_id, leaf, leaf_hash FROM log_leaves
+             WHERE derivation_id = ?",
+        )
+        .bind(derivation_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(leaf_from_row).transpose()
+    }
+
     /// The newest signed checkpoint.
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, CatalogError> {
         let row = sqlx::query("SELECT * FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1")

@@ -7,6 +7,7 @@ mod capture_files;
 mod capture_http;
 mod crash;
 mod enrich;
+mod export;
 mod log;
 mod media;
 mod serve;
