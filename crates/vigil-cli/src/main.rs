@@ -223,6 +223,21 @@ enum Command {
         #[arg(long, value_name = "NAME", default_value = "not stated")]
         organization: String,
     },
+    /// Check an evidence package (`vigil export`) offline, as a recipient would with
+    /// `vigil-verify`: every file's hash, every receipt against the log's key, the checkpoints'
+    /// consistency and the RFC 3161 time-stamps, with a verdict per item. Needs no store.
+    /// Exit status 1 when a check failed.
+    VerifyPackage {
+        /// The package folder.
+        package: PathBuf,
+        /// The log's verifier key as the office publishes it (or a file holding it); without
+        /// it the package's own key is used and the verdict says so.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+        /// A time-stamping authority's CA certificate (PEM or DER) to trust; repeatable.
+        #[arg(long = "tsa-ca", value_name = "FILE")]
+        tsa_ca: Vec<PathBuf>,
+    },
     /// Check a receipt offline, with only the log's verifier key; with --file, also that each
     /// file is one of the capture's items. Needs no store.
     VerifyReceipt {
@@ -523,6 +538,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             limit,
         } => audit_cmd(&dir, subject.as_deref(), after, limit, cli.json).await,
         Command::Receipt { capture, output } => receipt_cmd(&dir, &capture, output).await,
+        Command::VerifyPackage {
+            package,
+            key,
+            tsa_ca,
+        } => verify_package_cmd(&package, key.as_deref(), &tsa_ca, cli.json),
         Command::Export {
             incident,
             items,
@@ -945,6 +965,32 @@ async fn receipt_cmd(
     }
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify_package_cmd(
+    package: &std::path::Path,
+    key: Option<&str>,
+    tsa_ca: &[PathBuf],
+    json: bool,
+) -> Result<ExitCode> {
+    let options = vigil_verify::Options {
+        trusted_key: key.map(read_vkey).transpose()?,
+        tsa_roots: tsa_ca
+            .iter()
+            .map(|p| read_bounded(p, 1 << 20))
+            .collect::<Result<_>>()?,
+    };
+    let report = vigil_verify::verify_package(package, &options)?;
+    if json {
+        println!("{}", serde_json::to_string(&report.to_json())?);
+    } else {
+        print!("{report}");
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `vigil export`'s arguments.
