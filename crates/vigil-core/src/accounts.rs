@@ -511,30 +511,15 @@ pub async fn create_collection(
     Ok(id)
 }
 
-/// Makes a user a member of a collection (they then see what it holds); whether they were
-/// not one already. Recorded either way.
+/// Makes a user a member of a collection; whether they were not one before. Recorded either
+/// way.
 pub async fn add_member(
     catalog: &Catalog,
     by: &Actor<'_>,
     collection_id: i64,
     user_id: i64,
 ) -> Result<bool, CoreError> {
-    by.check()?;
-    let name = existing_collection(catalog, collection_id).await?;
-    let user = existing_user(catalog, user_id).await?;
-    let changed = !catalog
-        .collections_of(user_id)
-        .await?
-        .contains(&collection_id);
-    catalog.add_member(collection_id, user_id).await?;
-    by.record(
-        catalog,
-        "member-add",
-        &format!("collection:{name}"),
-        serde_json::json!({ "user": user.username, "changed": changed }),
-    )
-    .await?;
-    Ok(changed)
+    set_membership(catalog, by, collection_id, user_id, true).await
 }
 
 /// Ends a user's membership of a collection; whether they were a member. Recorded either way.
@@ -544,13 +529,37 @@ pub async fn remove_member(
     collection_id: i64,
     user_id: i64,
 ) -> Result<bool, CoreError> {
+    set_membership(catalog, by, collection_id, user_id, false).await
+}
+
+/// Adds (`member`) or removes a membership; whether it changed anything.
+async fn set_membership(
+    catalog: &Catalog,
+    by: &Actor<'_>,
+    collection_id: i64,
+    user_id: i64,
+    member: bool,
+) -> Result<bool, CoreError> {
     by.check()?;
     let name = existing_collection(catalog, collection_id).await?;
     let user = existing_user(catalog, user_id).await?;
-    let changed = catalog.remove_member(collection_id, user_id).await?;
+    let changed = if member {
+        let was = catalog
+            .collections_of(user_id)
+            .await?
+            .contains(&collection_id);
+        catalog.add_member(collection_id, user_id).await?;
+        !was
+    } else {
+        catalog.remove_member(collection_id, user_id).await?
+    };
     by.record(
         catalog,
-        "member-remove",
+        if member {
+            "member-add"
+        } else {
+            "member-remove"
+        },
         &format!("collection:{name}"),
         serde_json::json!({ "user": user.username, "changed": changed }),
     )

@@ -671,14 +671,7 @@ impl Catalog {
         &self,
         capture_id: i64,
     ) -> Result<Option<LogLeaf>, CatalogError> {
-        let row = sqlx::query(
-            "SELECT leaf_index, capture_id, derivation_id, leaf, leaf_hash FROM log_leaves
-             WHERE capture_id = ?",
-        )
-        .bind(capture_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(leaf_from_row).transpose()
+        self.log_leaf_where("capture_id", capture_id).await
     }
 
     /// The leaf of one derivation.
@@ -686,11 +679,20 @@ impl Catalog {
         &self,
         derivation_id: i64,
     ) -> Result<Option<LogLeaf>, CatalogError> {
-        let row = sqlx::query(
+        self.log_leaf_where("derivation_id", derivation_id).await
+    }
+
+    /// The leaf whose `column` (`capture_id` or `derivation_id`, never input) is `id`.
+    async fn log_leaf_where(
+        &self,
+        column: &'static str,
+        id: i64,
+    ) -> Result<Option<LogLeaf>, CatalogError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT leaf_index, capture_id, derivation_id, leaf, leaf_hash FROM log_leaves
-             WHERE derivation_id = ?",
-        )
-        .bind(derivation_id)
+             WHERE {column} = ?"
+        )))
+        .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(leaf_from_row).transpose()

@@ -441,25 +441,15 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
         if let Some((index_no, leaf_bytes, cp)) =
             ctx.prove(&what, &entry.leaf, &entry.receipt, &mut v.findings)
         {
-            match leaf::parse_capture(&leaf_bytes) {
-                Err(why) => v.findings.push(Finding::fail(
-                    Code::LeafInvalid,
-                    format!("data/{}", entry.leaf),
-                    format!(
-                        "The log entry is proven, but it is not a readable vigil.capture/v1 \
-                         record: {why}."
-                    ),
-                )),
-                Ok(c) if c.id != entry.id => v.findings.push(Finding::fail(
-                    Code::LeafMismatch,
-                    format!("data/{}", entry.leaf),
-                    format!(
-                        "The log record filed as capture #{} is the record of capture #{}: the \
-                         index does not match the log.",
-                        entry.id, c.id
-                    ),
-                )),
-                Ok(c) => {
+            match leaf_filed_as(
+                leaf::parse_capture(&leaf_bytes),
+                |c| c.id,
+                ("capture", "vigil.capture/v1"),
+                (entry.id, &entry.leaf),
+                &mut v.findings,
+            ) {
+                None => {}
+                Some(c) => {
                     v.leaf_index = Some(index_no);
                     v.source = Some(c.source.clone());
                     v.captured_at = Some(c.captured_at.clone());
@@ -509,25 +499,15 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
         if let Some((index_no, leaf_bytes, cp)) =
             ctx.prove(&what, &entry.leaf, &entry.receipt, &mut v.findings)
         {
-            match leaf::parse_derivation(&leaf_bytes) {
-                Err(why) => v.findings.push(Finding::fail(
-                    Code::LeafInvalid,
-                    format!("data/{}", entry.leaf),
-                    format!(
-                        "The log entry is proven, but it is not a readable vigil.derivation/v1 \
-                         record: {why}."
-                    ),
-                )),
-                Ok(d) if d.id != entry.id => v.findings.push(Finding::fail(
-                    Code::LeafMismatch,
-                    format!("data/{}", entry.leaf),
-                    format!(
-                        "The log record filed as derivation #{} is the record of derivation \
-                         #{}: the index does not match the log.",
-                        entry.id, d.id
-                    ),
-                )),
-                Ok(d) => {
+            match leaf_filed_as(
+                leaf::parse_derivation(&leaf_bytes),
+                |d| d.id,
+                ("derivation", "vigil.derivation/v1"),
+                (entry.id, &entry.leaf),
+                &mut v.findings,
+            ) {
+                None => {}
+                Some(d) => {
                     v.leaf_index = Some(index_no);
                     v.source_sha256 = Some(d.source_sha256.clone());
                     v.tool = d.tool.clone();
@@ -951,4 +931,40 @@ fn check_timestamp(
         sort_key: (ts.unix_seconds, ts.nanos),
     });
     (v, existed)
+}
+
+/// A proven leaf read as the record of `kind` (`capture`, `derivation`) it is filed as:
+/// `None`, with a finding saying why, when it cannot be read or is another record's.
+fn leaf_filed_as<T>(
+    parsed: Result<T, String>,
+    id_of: impl Fn(&T) -> i64,
+    (kind, format): (&str, &str),
+    (filed_id, leaf_file): (i64, &str),
+    findings: &mut Vec<Finding>,
+) -> Option<T> {
+    match parsed {
+        Err(why) => {
+            findings.push(Finding::fail(
+                Code::LeafInvalid,
+                format!("data/{leaf_file}"),
+                format!(
+                    "The log entry is proven, but it is not a readable {format} record: {why}."
+                ),
+            ));
+            None
+        }
+        Ok(record) if id_of(&record) != filed_id => {
+            findings.push(Finding::fail(
+                Code::LeafMismatch,
+                format!("data/{leaf_file}"),
+                format!(
+                    "The log record filed as {kind} #{filed_id} is the record of {kind} #{}: \
+                     the index does not match the log.",
+                    id_of(&record)
+                ),
+            ));
+            None
+        }
+        Ok(record) => Some(record),
+    }
 }

@@ -380,12 +380,7 @@ pub async fn join(
     Path(id): Path<i64>,
     Form(f): Form<MemberForm>,
 ) -> Result<Response, WebError> {
-    who.check_csrf(Some(&f.csrf))?;
-    who.require(Role::Admin)?;
-    accounts::add_member(&state.catalog, &actor(&who), id, f.user_id()?)
-        .await
-        .map_err(|e| admin_error(e, false))?;
-    Ok(back("joined"))
+    membership(&state, &who, id, &f, true).await
 }
 
 /// `POST /admin/collections/{id}/leave`: the account is no longer a member.
@@ -395,12 +390,27 @@ pub async fn leave(
     Path(id): Path<i64>,
     Form(f): Form<MemberForm>,
 ) -> Result<Response, WebError> {
+    membership(&state, &who, id, &f, false).await
+}
+
+/// Adds (`member`) or removes the form's account in collection `id`, then back to `/admin`.
+async fn membership(
+    state: &AppState,
+    who: &SignedIn,
+    id: i64,
+    f: &MemberForm,
+    member: bool,
+) -> Result<Response, WebError> {
     who.check_csrf(Some(&f.csrf))?;
     who.require(Role::Admin)?;
-    accounts::remove_member(&state.catalog, &actor(&who), id, f.user_id()?)
-        .await
-        .map_err(|e| admin_error(e, false))?;
-    Ok(back("left"))
+    let (by, user) = (actor(who), f.user_id()?);
+    let changed = if member {
+        accounts::add_member(&state.catalog, &by, id, user).await
+    } else {
+        accounts::remove_member(&state.catalog, &by, id, user).await
+    };
+    changed.map_err(|e| admin_error(e, false))?;
+    Ok(back(if member { "joined" } else { "left" }))
 }
 
 /// `GET /audit/export` (admins): the whole audit trail as JSON Lines, oldest first, each
