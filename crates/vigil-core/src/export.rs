@@ -694,12 +694,7 @@ async fn item_metadata(
     let mut captures = Vec::new();
     for id in captures_of.get(&item.sha256).into_iter().flatten() {
         if let Some(c) = catalog.capture(*id).await? {
-            let name = c
-                .record
-                .items
-                .iter()
-                .find(|i| i.sha256 == item.sha256)
-                .and_then(|i| i.name.clone());
+            let name = c.record.name_of(&item.sha256);
             captures.push(json!({
                 "id": c.id, "source": c.record.source, "captured_at": c.record.captured_at,
                 "collector": c.record.collector, "method": c.record.method,

@@ -217,11 +217,7 @@ pub(crate) async fn write_report(
         };
         let kind = analysis
             .as_ref()
-            .map(|a| match (&a.format, a.width, a.height) {
-                (Some(f), Some(w), Some(h)) => format!("{} ({f}, {w}×{h})", a.kind),
-                (Some(f), _, _) => format!("{} ({f})", a.kind),
-                _ => a.kind.clone(),
-            })
+            .map(|a| a.describe())
             .unwrap_or_else(|| "not analysed".into());
         let pdq = analysis
             .as_ref()

@@ -130,6 +130,16 @@ pub struct CaptureRecord {
     pub items: Vec<CaptureItem>,
 }
 
+impl CaptureRecord {
+    /// The name this capture gave `item` (a file name, a post's media name), if any.
+    pub fn name_of(&self, item: &Sha256Digest) -> Option<String> {
+        self.items
+            .iter()
+            .find(|i| i.sha256 == *item)
+            .and_then(|i| i.name.clone())
+    }
+}
+
 /// A capture as stored, with its catalog id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredCapture {

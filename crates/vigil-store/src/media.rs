@@ -34,6 +34,17 @@ pub struct MediaAnalysis {
     pub pdq: Vec<PdqRow>,
 }
 
+impl MediaAnalysis {
+    /// What the item is, for a person: `video (webm, 320×240)`, `image (jpeg)`, `other`.
+    pub fn describe(&self) -> String {
+        match (&self.format, self.width, self.height) {
+            (Some(f), Some(w), Some(h)) => format!("{} ({f}, {w}×{h})", self.kind),
+            (Some(f), _, _) => format!("{} ({f})", self.kind),
+            _ => self.kind.clone(),
+        }
+    }
+}
+
 /// One PDQ hash of an item: of an image as stored or displayed, or of a video frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PdqRow {

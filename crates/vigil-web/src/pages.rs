@@ -486,12 +486,7 @@ pub async fn item(
             continue;
         }
         if let Some(c) = state.catalog.capture(cid).await? {
-            let name = c
-                .record
-                .items
-                .iter()
-                .find(|i| i.sha256 == item.sha256)
-                .and_then(|i| i.name.clone());
+            let name = c.record.name_of(&item.sha256);
             captures.push(ItemCapture {
                 id: c.id,
                 captured_at: c.record.captured_at,
@@ -571,11 +566,7 @@ pub async fn item(
         spread.clear();
     }
     let kind = analysis
-        .map(|a| match (a.format, a.width, a.height) {
-            (Some(f), Some(w), Some(h)) => format!("{} ({f}, {w}×{h})", a.kind),
-            (Some(f), _, _) => format!("{} ({f})", a.kind),
-            _ => a.kind,
-        })
+        .map(|a| a.describe())
         .unwrap_or_else(|| "not analysed yet".into());
     let page = ItemPage {
         user: Some(who.user()),
