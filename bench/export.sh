@@ -39,13 +39,17 @@ mkdir -p "$WORK/src"
 mb_each=$(( SIZE_GB * 1024 / FILES ))
 echo "== making $FILES files of $mb_each MiB of random bytes"
 for i in $(seq 1 "$FILES"); do
-  # AES-CTR keystream: random-looking bytes much faster than /dev/urandom.
-  "$OPENSSL" enc -aes-128-ctr -nosalt -pass "pass:vigil-bench-$i" -in /dev/zero 2>/dev/null \
-    | head -c $(( mb_each * 1024 * 1024 )) > "$WORK/src/item-$i.bin"
+  # AES-CTR keystream: random-looking bytes much faster than /dev/urandom (openssl is stopped
+  # by SIGPIPE when head has enough, which is not a failure).
+  (set +o pipefail
+   "$OPENSSL" enc -aes-128-ctr -nosalt -pass "pass:vigil-bench-$i" -in /dev/zero 2>/dev/null \
+     | head -c $(( mb_each * 1024 * 1024 )) > "$WORK/src/item-$i.bin")
 done
 items=$("$VIGIL_BIN" --store "$store" --json capture --no-enrich "$WORK/src" \
   | python3 -c 'import json,sys; print(" ".join("--item " + l["items"][0]["sha256"] for l in map(json.loads, sys.stdin) if l.get("event") == "committed"))')
 rm -rf "$WORK/src"
+# Let the capture's writes reach the disk first: each step starts from a settled machine.
+sync; sleep 5
 bytes=$(( mb_each * 1024 * 1024 * FILES ))
 blobs=$(find "$store/blobs" -type f -size +1M | sort)
 
