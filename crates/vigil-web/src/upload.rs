@@ -22,14 +22,59 @@ pub const MAX_UPLOAD: usize = 64 << 30;
 struct UploadPage<'a> {
     user: Option<&'a User>,
     csrf: &'a str,
+    /// The collections the user may capture into: (id, name), `default` first when theirs.
+    collections: Vec<(i64, String)>,
+}
+
+/// The collections `user` may put captures in (admins: all), `default` first.
+async fn collections_for(state: &AppState, user: &User) -> Result<Vec<(i64, String)>, WebError> {
+    let mine = state.catalog.collections_of(user.id).await?;
+    let mut out: Vec<(i64, String)> = state
+        .catalog
+        .collections()
+        .await?
+        .into_iter()
+        .filter(|c| user.role == Role::Admin || mine.contains(&c.id))
+        .map(|c| (c.id, c.name))
+        .collect();
+    out.sort_by_key(|(id, _)| *id != 1);
+    Ok(out)
+}
+
+/// The collection a form named, if the user may capture into it (else a refusal that says
+/// so); none named: `default`.
+async fn chosen_collection(
+    state: &AppState,
+    user: &User,
+    given: Option<&str>,
+) -> Result<i64, WebError> {
+    let Some(given) = given.map(str::trim).filter(|g| !g.is_empty()) else {
+        return Ok(1);
+    };
+    let id: i64 = given
+        .parse()
+        .map_err(|_| WebError::bad_request("choose a collection from the list", false))?;
+    if collections_for(state, user)
+        .await?
+        .iter()
+        .any(|(c, _)| *c == id)
+    {
+        Ok(id)
+    } else {
+        Err(WebError::bad_request(
+            "you are not a member of that collection",
+            false,
+        ))
+    }
 }
 
 /// `GET /captures/new` (investigators, admins).
-pub async fn form(who: SignedIn) -> Result<Response, WebError> {
+pub async fn form(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
     who.require(Role::Investigator)?;
     UploadPage {
         user: Some(who.user()),
         csrf: &who.session.csrf_token,
+        collections: collections_for(&state, who.user()).await?,
     }
     .render()
     .map(|h| axum::response::Html(h).into_response())
@@ -48,6 +93,7 @@ pub async fn upload(
     };
     let mut csrf_ok = false;
     let mut note = None;
+    let mut collection = None;
     let mut uploads = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
@@ -59,6 +105,10 @@ pub async fn upload(
             "note" => {
                 let text = field.text().await.map_err(bad)?;
                 note = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+            }
+            "collection" => {
+                let text = field.text().await.map_err(bad)?;
+                collection = Some(chosen_collection(&state, who.user(), Some(&text)).await?);
             }
             "file" => {
                 // The token must come before any byte is stored.
@@ -111,12 +161,16 @@ pub async fn upload(
     )
     .await
     .map_err(|e| WebError::internal(e, false))?;
+    let collection = collection.unwrap_or(1);
+    if collection != 1 {
+        state.catalog.assign_capture(stored.id, collection).await?;
+    }
     vigil_core::accounts::audit(
         &state.catalog,
         Some(who.user()),
         "capture-upload",
         &format!("capture:{}", stored.id),
-        serde_json::json!({ "items": stored.record.items.len() }),
+        serde_json::json!({ "items": stored.record.items.len(), "collection": collection }),
         who.client.ip.as_deref(),
     )
     .await?;
@@ -135,6 +189,8 @@ pub struct LinksForm {
     urls: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    collection: Option<String>,
 }
 
 /// Most links in one request.
@@ -149,6 +205,7 @@ pub async fn links(
 ) -> Result<Response, WebError> {
     who.check_csrf(Some(&f.csrf))?;
     who.require(Role::Investigator)?;
+    let collection = chosen_collection(&state, who.user(), f.collection.as_deref()).await?;
     let Some(settings) = state.capture_settings.clone() else {
         return Err(WebError::bad_request(
             "capturing links is turned off on this server",
@@ -186,7 +243,10 @@ pub async fn links(
         Some(who.user()),
         "capture-links",
         "captures",
-        serde_json::json!({ "links": sources.iter().map(|s| &s.source).collect::<Vec<_>>() }),
+        serde_json::json!({
+            "links": sources.iter().map(|s| &s.source).collect::<Vec<_>>(),
+            "collection": collection,
+        }),
         who.client.ip.as_deref(),
     )
     .await?;
@@ -209,25 +269,35 @@ pub async fn links(
         {
             tracing::error!(error = %e, "capturing links from the workspace failed");
         }
-        spawn_enrichment(task_state.clone(), Some(committed.take()));
+        let (captures, items) = committed.take();
+        if collection != 1 {
+            for id in captures {
+                if let Err(e) = s.catalog.assign_capture(id, collection).await {
+                    tracing::error!(error = %e, "could not put capture #{id} in its collection");
+                }
+            }
+        }
+        spawn_enrichment(task_state.clone(), Some(items));
     });
     Ok(Redirect::to("/captures").into_response())
 }
 
-/// The items of every capture a background run committed, so that only they are re-indexed.
+/// The captures a background run committed and their items, so that the captures go into
+/// the chosen collection and only their items are re-indexed.
 #[derive(Default)]
-struct CommittedItems(std::sync::Mutex<Vec<vigil_store::Sha256Digest>>);
+struct CommittedItems(std::sync::Mutex<(Vec<i64>, Vec<vigil_store::Sha256Digest>)>);
 
 impl CommittedItems {
-    fn take(&self) -> Vec<vigil_store::Sha256Digest> {
+    fn take(&self) -> (Vec<i64>, Vec<vigil_store::Sha256Digest>) {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
 impl vigil_core::capture::CaptureObserver for CommittedItems {
     fn committed(&self, capture: &vigil_store::StoredCapture, _already_held: bool) {
-        let mut items = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        items.extend(capture.record.items.iter().map(|i| i.sha256));
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.0.push(capture.id);
+        seen.1.extend(capture.record.items.iter().map(|i| i.sha256));
     }
 }
 

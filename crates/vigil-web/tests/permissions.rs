@@ -2240,3 +2240,50 @@ async fn admins_manage_collections_accounts_and_export_the_trail() {
     let page = call(s, get("/captures", Some(&ivan))).await;
     assert!(!page.body.contains("href=\"/admin\""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_go_into_a_collection_the_uploader_belongs_to() {
+    let w = world().await;
+    let s = &w.state;
+    let (ivan, ivan_csrf) = sign_in(s, "ivan", "a long passphrase").await;
+    let (admin, admin_csrf) = sign_in(s, "admin", "a long passphrase").await;
+    let (vera, _) = sign_in(s, "vera", "a long passphrase").await;
+    let send = |cookie: &str, csrf: &str, collection: &str, bytes: &[u8]| {
+        let (content_type, body) = multipart(&[
+            ("csrf", None, csrf.as_bytes()),
+            ("collection", None, collection.as_bytes()),
+            ("file", Some("statement.txt"), bytes),
+        ]);
+        Request::post("/captures/upload")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("request")
+    };
+    // The form offers only one's own collections.
+    let form = call(s, get("/captures/new", Some(&admin))).await;
+    assert!(
+        form.body.contains("case-17"),
+        "admins may choose any collection"
+    );
+    let form = call(s, get("/captures/new", Some(&ivan))).await;
+    assert!(!form.body.contains("case-17"));
+    // Not a member: refused, nothing stored.
+    let before = s.catalog.capture_count().await.expect("count");
+    let r = call(s, send(&ivan, &ivan_csrf, "2", b"a witness statement")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(s.catalog.capture_count().await.expect("count"), before);
+    // Into case-17: its members (and admins) see it; the viewer of `default` does not.
+    let secret = b"a statement only case-17 may read";
+    let r = call(s, send(&admin, &admin_csrf, "2", secret)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let digest = vigil_store::Sha256Digest::of(secret).to_hex();
+    let page = call(s, get(&format!("/items/{digest}"), Some(&admin))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = call(s, get(&format!("/items/{digest}"), Some(&vera))).await;
+    assert_eq!(
+        page.status,
+        StatusCode::NOT_FOUND,
+        "kept from other collections"
+    );
+}
