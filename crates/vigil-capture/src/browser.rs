@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chromiumoxide::cdp::browser_protocol::page::{
-    CaptureScreenshotFormat, CaptureSnapshotFormat, CaptureSnapshotParams,
+    CaptureScreenshotFormat, CaptureSnapshotFormat, CaptureSnapshotParams, PrintToPdfParams,
 };
 use chromiumoxide::handler::viewport::Viewport;
 use chromiumoxide::page::ScreenshotParams;
@@ -152,6 +152,87 @@ impl Chromium {
             };
         let pump = tokio::spawn(async move { while handler.next().await.is_some() {} });
         let result = tokio::time::timeout(opts.timeout, take(&browser, url)).await;
+        let _ = browser.close().await;
+        let _ = browser.kill().await;
+        pump.abort();
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(SnapshotError::Timeout(secs)),
+        }
+    }
+}
+
+impl Chromium {
+    /// Prints a local HTML file to PDF (its own page size and colours), offline: the browser's
+    /// proxy is a closed port, so nothing the page names could be fetched from anywhere.
+    /// `profile_dir` must be an empty private directory.
+    pub async fn print_pdf(
+        &self,
+        html: &Path,
+        profile_dir: &Path,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, SnapshotError> {
+        let config = BrowserConfig::builder()
+            .chrome_executable(&self.program)
+            .no_sandbox()
+            .new_headless_mode()
+            .user_data_dir(profile_dir)
+            .launch_timeout(timeout)
+            .request_timeout(timeout)
+            .args([
+                ("proxy-server", "127.0.0.1:9"),
+                ("proxy-bypass-list", "<-loopback>"),
+            ])
+            .args([
+                "disable-gpu",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+            ])
+            .build()
+            .map_err(|message| SnapshotError::Launch {
+                program: self.program.clone(),
+                message,
+            })?;
+        let secs = timeout.as_secs();
+        let (mut browser, mut handler) =
+            match tokio::time::timeout(timeout, Browser::launch(config)).await {
+                Ok(Ok(b)) => b,
+                Ok(Err(e)) => {
+                    return Err(SnapshotError::Launch {
+                        program: self.program.clone(),
+                        message: e.to_string(),
+                    });
+                }
+                Err(_) => return Err(SnapshotError::Timeout(secs)),
+            };
+        let pump = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        let url = std::fs::canonicalize(html)
+            .ok()
+            .and_then(|p| url::Url::from_file_path(p).ok())
+            .ok_or_else(|| {
+                SnapshotError::Page(format!("{} is not a readable file", html.display()))
+            })?
+            .to_string();
+        let print = async {
+            let err = |e: chromiumoxide::error::CdpError| SnapshotError::Page(e.to_string());
+            let page = browser.new_page("about:blank").await.map_err(err)?;
+            page.goto(url.as_str()).await.map_err(err)?;
+            let _ = page.wait_for_navigation().await;
+            let pdf = page
+                .pdf(
+                    PrintToPdfParams::builder()
+                        .print_background(true)
+                        .prefer_css_page_size(true)
+                        .build(),
+                )
+                .await
+                .map_err(err)?;
+            let _ = page.close().await;
+            Ok(pdf)
+        };
+        let result = tokio::time::timeout(timeout, print).await;
         let _ = browser.close().await;
         let _ = browser.kill().await;
         pump.abort();

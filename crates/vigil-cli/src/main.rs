@@ -219,6 +219,9 @@ enum Command {
         /// Include linked persons' records (personal data of protected persons).
         #[arg(long)]
         persons: bool,
+        /// Also print the report to PDF (report/report.pdf) with Chromium.
+        #[arg(long)]
+        pdf: bool,
         /// The organisation named in bag-info.txt.
         #[arg(long, value_name = "NAME", default_value = "not stated")]
         organization: String,
@@ -550,9 +553,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             zip,
             derived,
             persons,
+            pdf,
             organization,
         } => {
             let request = ExportRequest {
+                pdf,
                 incident,
                 items: &items,
                 out: &out,
@@ -1001,6 +1006,7 @@ struct ExportRequest<'a> {
     zip: bool,
     derived: bool,
     persons: bool,
+    pdf: bool,
     organization: String,
 }
 
@@ -1044,6 +1050,7 @@ async fn export_cmd(
         persons: request.persons,
         actor: vigil_core::accounts::Actor::CommandLine(&actor),
         organization: request.organization.clone(),
+        pdf: request.pdf,
     };
     let blobs = store.blobs()?;
     let log = store.log()?;

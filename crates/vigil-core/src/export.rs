@@ -52,6 +52,9 @@ pub struct ExportOptions<'a> {
     pub actor: crate::accounts::Actor<'a>,
     /// `Source-Organization` in `bag-info.txt`.
     pub organization: String,
+    /// Also print the report to `report/report.pdf` with Chromium (none of the Rust PDF
+    /// writers lays out Armenian and Cyrillic text as well as a browser's print engine).
+    pub pdf: bool,
 }
 
 /// What an export wrote.
@@ -721,6 +724,11 @@ async fn write_package(
     )
     .await?;
 
+    if options.pdf {
+        let pdf = print_report(&payload.data.join("report/index.html")).await?;
+        payload.write("report/report.pdf", &pdf)?;
+    }
+
     let package = json!({
         "format": PACKAGE_FORMAT,
         "export_id": export_id,
@@ -772,6 +780,23 @@ async fn write_package(
         ],
     )?;
     Ok(summary)
+}
+
+/// The report printed to PDF by Chromium, offline, from a throwaway profile.
+async fn print_report(html: &Path) -> Result<Vec<u8>, CoreError> {
+    let chromium = vigil_capture::browser::Chromium::locate(None)
+        .map_err(|why| CoreError::Usage(format!("--pdf needs Chromium: {why}")))?;
+    let profile = std::env::temp_dir().join(format!(
+        "vigil-report-profile-{}-{}",
+        std::process::id(),
+        now_rfc3339().replace([':', '.'], "")
+    ));
+    vigil_store::create_private_dir(&profile)?;
+    let printed = chromium
+        .print_pdf(html, &profile, std::time::Duration::from_secs(120))
+        .await;
+    let _ = std::fs::remove_dir_all(&profile);
+    printed.map_err(|e| CoreError::Usage(format!("the report could not be printed to PDF: {e}")))
 }
 
 /// Lets the report add its files to the payload.

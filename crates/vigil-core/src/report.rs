@@ -247,7 +247,10 @@ pub(crate) async fn write_report(
     }
     let title = match &incident {
         Some(i) => format!("Incident #{}: {}", i.id, i.title),
-        None => format!("{} items", input.items.len()),
+        None => match input.items.len() {
+            1 => "1 item".to_owned(),
+            n => format!("{n} items"),
+        },
     };
     let page = Report {
         input,

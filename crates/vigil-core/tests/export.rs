@@ -114,6 +114,7 @@ async fn an_incident_exports_with_its_qualification_and_custody() {
             ip: None,
         },
         organization: "Test Ombudsman".into(),
+        pdf: false,
     };
     let bag = dir.path().join("incident-package");
     let summary = export(

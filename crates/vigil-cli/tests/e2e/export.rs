@@ -54,6 +54,7 @@ fn an_export_is_a_valid_bag_whose_receipts_check_offline() {
         args.push(sha);
     }
     args.push("--derived");
+    args.push("--pdf");
     let (out, lines) = s.vigil_json(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let summary = &lines[0]["export"];
@@ -101,6 +102,8 @@ fn an_export_is_a_valid_bag_whose_receipts_check_offline() {
             assert!(checked.status.success(), "{}", text(&checked.stdout));
         }
     }
+    let pdf = std::fs::read(data.join("report/report.pdf")).expect("the report as PDF");
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
     let report = std::fs::read_to_string(data.join("report/index.html")).expect("report");
     assert!(report.contains(&shas[0]), "the report lists the items");
     assert!(
