@@ -51,6 +51,7 @@ mod similarity;
 #[cfg(test)]
 mod test_support;
 mod timestamp;
+mod watch;
 
 pub use accounts::{AccountError, Collection, NewSession, Role, Session, User};
 pub use audit::{AuditBreak, AuditEvent, NewAuditEvent, audit_hash};
@@ -80,3 +81,4 @@ pub use media::{MediaAnalysis, PdqRow};
 pub use persons::{Person, PersonChange, PersonFields, PersonName};
 pub use similarity::{Cluster, IndexedPdqRow, Similarity, SimilarityMethod};
 pub use timestamp::{now_rfc3339, parse_rfc3339};
+pub use watch::{NewWatchSource, PollOutcome, SeenPost, WatchPost, WatchSource};
