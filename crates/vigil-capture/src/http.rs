@@ -152,32 +152,55 @@ pub async fn fetch(
         Ok(c) => c,
         Err(e) => return Err(fail(e, hops, chains)),
     };
-    let mut current = match parse_http_url(url) {
-        Ok(u) => u,
+    let (current, response) =
+        match send_following(&client, url, opts, &seen, &mut hops, &mut chains).await {
+            Ok(r) => r,
+            Err(e) => return Err(fail(e, hops, chains)),
+        };
+    let status = response.status().as_u16();
+    let body = match read_body(response, opts, blobs).await {
+        Ok(b) => b,
         Err(e) => return Err(fail(e, hops, chains)),
     };
+    Ok(HttpFetch {
+        final_url: current.to_string(),
+        status,
+        hops,
+        body,
+        tls_chains: chains,
+    })
+}
+
+/// Sends GET `url`, following redirects under the guard, recording each hop; returns the
+/// final URL and response (its body unread).
+async fn send_following(
+    client: &reqwest::Client,
+    url: &str,
+    opts: &HttpOptions,
+    seen: &SeenChains,
+    hops: &mut Vec<Hop>,
+    chains: &mut Vec<Vec<u8>>,
+) -> Result<(url::Url, reqwest::Response), FetchError> {
+    let mut current = parse_http_url(url)?;
     loop {
-        if let Err(r) = opts.policy.check_url_host(&current) {
-            return Err(fail(FetchError::Refused(r), hops, chains));
-        }
+        opts.policy
+            .check_url_host(&current)
+            .map_err(FetchError::Refused)?;
         let response = match client.get(current.clone()).send().await {
             Ok(r) => r,
             Err(e) => {
-                note_chain(&seen, &current, &mut chains);
-                return Err(fail(classify_reqwest(&e), hops, chains));
+                note_chain(seen, &current, chains);
+                return Err(classify_reqwest(&e));
             }
         };
         let remote = response.remote_addr();
         if let Some(addr) = remote {
             // Belt and braces: the resolver already checked, but never trust one layer.
-            if let Err(r) = opts
-                .policy
+            opts.policy
                 .check(current.host_str().unwrap_or_default(), addr.ip())
-            {
-                return Err(fail(FetchError::Refused(r), hops, chains));
-            }
+                .map_err(FetchError::Refused)?;
         }
-        let tls_chain_sha256 = note_chain(&seen, &current, &mut chains);
+        let tls_chain_sha256 = note_chain(seen, &current, chains);
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -205,34 +228,84 @@ pub async fn fetch(
             && let Some(location) = location
         {
             if hops.len() > opts.max_redirects {
-                return Err(fail(
-                    FetchError::TooManyRedirects(opts.max_redirects),
-                    hops,
-                    chains,
-                ));
+                return Err(FetchError::TooManyRedirects(opts.max_redirects));
             }
-            let next = match current
+            current = current
                 .join(&location)
                 .map_err(|e| FetchError::InvalidUrl(format!("redirect to {location:?}: {e}")))
-                .and_then(|u| parse_http_url(u.as_str()))
-            {
-                Ok(u) => u,
-                Err(e) => return Err(fail(e, hops, chains)),
-            };
-            current = next;
+                .and_then(|u| parse_http_url(u.as_str()))?;
             continue;
         }
-        let body = match read_body(response, opts, blobs).await {
-            Ok(b) => b,
-            Err(e) => return Err(fail(e, hops, chains)),
-        };
-        return Ok(HttpFetch {
-            final_url: current.to_string(),
+        return Ok((current, response));
+    }
+}
+
+/// A page fetched to be read (a watched channel's preview, a feed), not kept as evidence:
+/// held in memory, bounded by [`HttpOptions::max_bytes`].
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The URL of the final response.
+    pub final_url: url::Url,
+    /// Its status.
+    pub status: u16,
+    /// Seconds the server asked us to wait (`Retry-After` in seconds), if it did.
+    pub retry_after: Option<u64>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// One HTTP client reused for many small reads (polling): connections are kept alive between
+/// requests to the same host, and every address still goes through the SSRF guard.
+pub struct PageClient {
+    client: reqwest::Client,
+    opts: HttpOptions,
+    seen: SeenChains,
+}
+
+impl PageClient {
+    /// A client with these limits and this network policy.
+    pub fn new(opts: HttpOptions) -> Result<PageClient, FetchError> {
+        let seen = SeenChains::default();
+        let client = build_client(&opts, seen.clone())?;
+        Ok(PageClient { client, opts, seen })
+    }
+
+    /// GETs `url` (following redirects under the guard) and reads the body into memory.
+    pub async fn get(&self, url: &str) -> Result<Page, FetchError> {
+        let (mut hops, mut chains) = (Vec::new(), Vec::new());
+        let (final_url, mut response) =
+            send_following(&self.client, url, &self.opts, &self.seen, &mut hops, &mut chains)
+                .await?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(len) = response.content_length()
+            && len > self.opts.max_bytes
+        {
+            return Err(FetchError::TooLarge {
+                limit: self.opts.max_bytes,
+                seen: Some(len),
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify_reqwest(&e))? {
+            if body.len() as u64 + chunk.len() as u64 > self.opts.max_bytes {
+                return Err(FetchError::TooLarge {
+                    limit: self.opts.max_bytes,
+                    seen: Some(body.len() as u64 + chunk.len() as u64),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Page {
+            final_url,
             status,
-            hops,
+            retry_after,
             body,
-            tls_chains: chains,
-        });
+        })
     }
 }
 
