@@ -273,9 +273,15 @@ impl PageClient {
     /// GETs `url` (following redirects under the guard) and reads the body into memory.
     pub async fn get(&self, url: &str) -> Result<Page, FetchError> {
         let (mut hops, mut chains) = (Vec::new(), Vec::new());
-        let (final_url, mut response) =
-            send_following(&self.client, url, &self.opts, &self.seen, &mut hops, &mut chains)
-                .await?;
+        let (final_url, mut response) = send_following(
+            &self.client,
+            url,
+            &self.opts,
+            &self.seen,
+            &mut hops,
+            &mut chains,
+        )
+        .await?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

@@ -667,6 +667,7 @@ async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Re
             source: s.clone(),
             note: args.note.clone(),
             tags: args.tags.clone(),
+            watch: None,
         })
         .collect();
     if let Some(list) = &args.from {

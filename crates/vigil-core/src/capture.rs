@@ -43,6 +43,10 @@ pub struct CaptureSource {
     pub note: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
+    /// For a post found on a watched source: what the source said of it (source id, post
+    /// key, text, author, claimed time, media), kept in the capture's `details.watch` and so
+    /// in its log leaf; links are captured with it and never trusted for anything else.
+    pub watch: Option<serde_json::Value>,
 }
 
 /// How a run captures.
@@ -874,6 +878,9 @@ async fn capture_url(
         "requested_url": source.source,
         "user_agent": settings.http.user_agent,
     });
+    if let Some(watch) = &source.watch {
+        details["watch"] = watch.clone();
+    }
     let platform = url::Url::parse(&source.source)
         .ok()
         .and_then(|u| social::platform_of(&u));
@@ -1037,6 +1044,7 @@ pub fn read_source_list(text: &str) -> Result<Vec<CaptureSource>, CoreError> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            watch: None,
         });
     }
     Ok(out)

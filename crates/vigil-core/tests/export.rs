@@ -45,6 +45,7 @@ async fn an_incident_exports_with_its_qualification_and_custody() {
             source: src.to_string_lossy().into_owned(),
             note: None,
             tags: vec![],
+            watch: None,
         }],
         &settings,
         Arc::new(Quiet),

@@ -221,6 +221,7 @@ pub async fn links(
                     source: line.to_owned(),
                     note: Some(f.note.trim().to_owned()).filter(|n| !n.is_empty()),
                     tags: Vec::new(),
+                    watch: None,
                 });
             }
             _ => refused.push(line.chars().take(200).collect::<String>()),
