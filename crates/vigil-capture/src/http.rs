@@ -270,6 +270,24 @@ impl PageClient {
         Ok(PageClient { client, opts, seen })
     }
 
+    /// POSTs `body` as JSON to `url` (no redirects followed); the answer's status.
+    pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Result<u16, FetchError> {
+        let target = parse_http_url(url)?;
+        self.opts
+            .policy
+            .check_url_host(&target)
+            .map_err(FetchError::Refused)?;
+        let response = self
+            .client
+            .post(target)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| classify_reqwest(&e))?;
+        Ok(response.status().as_u16())
+    }
+
     /// GETs `url` (following redirects under the guard) and reads the body into memory.
     pub async fn get(&self, url: &str) -> Result<Page, FetchError> {
         let (mut hops, mut chains) = (Vec::new(), Vec::new());

@@ -191,6 +191,10 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Watch channels, feeds and playlists: capture every new post as it appears and notice
+    /// when a captured post is deleted.
+    #[command(subcommand)]
+    Watch(WatchCommand),
     /// Write an evidence package (a BagIt bag, docs/package.md) for an incident or items: the
     /// original bytes, their capture records with log receipts, the log's key and checkpoint,
     /// time-stamps, chain of custody and a readable report, checkable offline with
@@ -253,6 +257,89 @@ enum Command {
         #[arg(long = "file", value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum WatchCommand {
+    /// Start watching a source: a public Telegram channel (t.me/NAME, read through its public
+    /// web preview), an RSS or Atom feed, or a channel or playlist yt-dlp can list.
+    Add {
+        /// The source.
+        url: String,
+        /// Time between polls (`90s`, `10m`, `2h`).
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+        every: std::time::Duration,
+        /// Time between re-checks of its captured posts, for deletions.
+        #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+        recheck: std::time::Duration,
+        /// Note given to every capture from it.
+        #[arg(long)]
+        note: Option<String>,
+        /// Tag given to every capture from it (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// The collection its captures go into.
+        #[arg(long, value_name = "NAME", default_value = "default")]
+        collection: String,
+        /// What the source is, when its address does not say: `telegram` (a page shaped
+        /// like t.me/s/NAME, e.g. a mirror), `feed` (RSS/Atom) or `playlist` (yt-dlp).
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+    },
+    /// The watched sources: schedule, last poll and its outcome, posts seen, captured,
+    /// pending, failed and deleted.
+    List,
+    /// Stop watching a source (its posts and captures stay).
+    Remove {
+        /// The source's number (see `vigil watch list`).
+        id: i64,
+    },
+    /// Poll due sources, capture new posts and re-check old ones, until interrupted.
+    Run {
+        /// One cycle, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Poll every source now, whatever its schedule.
+        #[arg(long)]
+        now: bool,
+        /// POST a JSON notice of every new capture and deletion to this URL.
+        #[arg(long, value_name = "URL")]
+        webhook: Option<String>,
+        /// The User-Agent sent when polling and capturing.
+        #[arg(long, value_name = "TEXT")]
+        user_agent: Option<String>,
+        /// Let sources reach private and local addresses (an intranet; tests).
+        #[arg(long)]
+        allow_private: bool,
+        /// Use ADDR for HOST instead of DNS (repeatable; the guard still checks ADDR).
+        #[arg(long, value_name = "HOST=ADDR")]
+        resolve: Vec<String>,
+        /// Skip yt-dlp for posts.
+        #[arg(long)]
+        no_media: bool,
+        /// Skip the browser snapshot of posts.
+        #[arg(long, env = "VIGIL_NO_BROWSER", value_parser = clap::builder::FalseyValueParser::new())]
+        no_browser: bool,
+    },
+}
+
+/// `90s`, `10m`, `2h`, `1d`, or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (like 90s, 10m, 2h, 1d)"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
+    };
+    n.checked_mul(factor)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
 }
 
 #[derive(Subcommand)]
@@ -534,6 +621,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             password_stdin,
         }) => user_add_cmd(&dir, &name, &role, &display_name, password_stdin, cli.json).await,
         Command::User(UserCommand::List) => user_list_cmd(&dir, cli.json).await,
+        Command::Watch(command) => watch_cmd(&dir, command, cli.json).await,
         Command::Collection(cmd) => collection_cmd(&dir, cmd, cli.json).await,
         Command::Audit {
             subject,
@@ -627,11 +715,16 @@ async fn init(
 }
 
 fn net_policy(args: &CaptureArgs) -> Result<NetPolicy> {
+    policy_of(args.allow_private, &args.resolve)
+}
+
+/// The network policy for untrusted URLs: the guard, its overrides and the test hook.
+fn policy_of(allow_private: bool, resolve: &[String]) -> Result<NetPolicy> {
     let mut policy = NetPolicy {
-        allow_private: args.allow_private,
+        allow_private,
         ..Default::default()
     };
-    for entry in &args.resolve {
+    for entry in resolve {
         let (host, addr) = entry
             .split_once('=')
             .with_context(|| format!("--resolve {entry:?}: expected HOST=ADDR"))?;
@@ -997,6 +1090,104 @@ fn verify_package_cmd(
     } else {
         ExitCode::from(1)
     })
+}
+
+async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> Result<ExitCode> {
+    use vigil_core::watch;
+    let mut store = Store::open(dir).await?;
+    let actor = format!("cli:{}", whoami::username());
+    match command {
+        WatchCommand::Add {
+            url,
+            every,
+            recheck,
+            note,
+            tags,
+            collection,
+            kind,
+        } => {
+            let collection_id =
+                vigil_core::accounts::collection_named(&store.catalog, &collection).await?;
+            let added = watch::add_source(
+                &store.catalog,
+                &watch::AddSource {
+                    url: &url,
+                    every,
+                    recheck,
+                    note: note.as_deref(),
+                    tags: &tags,
+                    collection_id,
+                    added_by: &actor,
+                    kind: kind.as_deref(),
+                },
+            )
+            .await?;
+            output::print_watch_added(&added, json);
+        }
+        WatchCommand::List => {
+            let status = watch::status(&store.catalog).await?;
+            output::print_watch_status(&status, json);
+        }
+        WatchCommand::Remove { id } => {
+            if !watch::remove_source(&store.catalog, id, &actor).await? {
+                bail!("source #{id} is not being watched");
+            }
+            if !json {
+                println!("stopped watching source #{id}; its posts and captures stay");
+            }
+        }
+        WatchCommand::Run {
+            once,
+            now,
+            webhook,
+            user_agent,
+            allow_private,
+            resolve,
+            no_media,
+            no_browser,
+        } => {
+            let mut capture = CaptureSettings::from_config(
+                &store.config,
+                "watch".into(),
+                policy_of(allow_private, &resolve)?,
+            )?;
+            capture.media.enabled = !no_media;
+            capture.media.browser = !no_browser;
+            if let Some(ua) = user_agent {
+                capture.http.user_agent = ua;
+            }
+            let settings = watch::WatchSettings {
+                capture,
+                hosts_at_once: 8,
+                max_sources_per_cycle: 5000,
+                max_captures_per_cycle: 200,
+                max_rechecks_per_cycle: 500,
+                ignore_schedule: now,
+                webhook,
+            };
+            let blobs = store.blobs()?;
+            let log = store.log()?;
+            let client = vigil_capture::http::PageClient::new(settings.capture.http.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            loop {
+                let summary =
+                    watch::run_cycle(&store.catalog, blobs.clone(), &log, &client, &settings)
+                        .await?;
+                output::print_watch_cycle(&summary, json);
+                if once {
+                    break;
+                }
+                // Sleep until the next source is due, checking at least every 30 s.
+                let wait = watch::seconds_until_due(&store.catalog).await?.clamp(1.0, 30.0);
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs_f64(wait)) => {}
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+            }
+        }
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `vigil export`'s arguments.

@@ -1053,3 +1053,64 @@ pub fn print_export(summary: &vigil_core::export::ExportSummary, json: bool) {
         summary.verifier_key
     );
 }
+
+/// A source now watched.
+pub fn print_watch_added(source: &vigil_store::WatchSource, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ "event": "watch-added", "source": source }));
+        return;
+    }
+    println!(
+        "watching #{} {} ({}, every {} s; polled as {})",
+        source.id, source.url, source.kind, source.every_secs, source.poll_url
+    );
+}
+
+/// `vigil watch list`.
+pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool) {
+    if json {
+        for s in status {
+            println!("{}", serde_json::json!({ "event": "watch-source", "status": s }));
+        }
+        return;
+    }
+    if status.is_empty() {
+        println!("no source is watched (add one with `vigil watch add URL`)");
+    }
+    for s in status {
+        let last = match (&s.source.last_poll_at, &s.source.last_outcome) {
+            (Some(at), Some(outcome)) => format!("last poll {at}: {outcome}"),
+            _ => "not polled yet".to_owned(),
+        };
+        println!(
+            "#{} {} [{}] every {} s; {last}; next {}",
+            s.source.id, s.source.url, s.source.kind, s.source.every_secs, s.source.next_poll_at
+        );
+        println!(
+            "    posts {}: captured {}, pending {}, failed {}, deleted {}",
+            s.posts, s.captured, s.pending, s.failed, s.gone
+        );
+        if let Some(e) = &s.source.last_error {
+            println!("    last error: {e}");
+        }
+    }
+}
+
+/// One watch cycle.
+pub fn print_watch_cycle(summary: &vigil_core::watch::CycleSummary, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ "event": "watch-cycle", "summary": summary }));
+        return;
+    }
+    println!(
+        "polled {} source(s) ({} failed); {} new post(s), {} captured, {} capture failure(s); \
+         {} re-checked, {} deleted",
+        summary.polled,
+        summary.poll_failures,
+        summary.new_posts,
+        summary.captured,
+        summary.capture_failures,
+        summary.rechecked,
+        summary.gone
+    );
+}

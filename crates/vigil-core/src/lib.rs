@@ -30,6 +30,7 @@ pub mod search;
 pub mod similar;
 mod store;
 pub mod verify;
+pub mod watch;
 
 use std::path::PathBuf;
 

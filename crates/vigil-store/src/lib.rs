@@ -80,5 +80,5 @@ pub use logdir::{LogDir, SequencerLock};
 pub use media::{MediaAnalysis, PdqRow};
 pub use persons::{Person, PersonChange, PersonFields, PersonName};
 pub use similarity::{Cluster, IndexedPdqRow, Similarity, SimilarityMethod};
-pub use timestamp::{now_rfc3339, parse_rfc3339};
+pub use timestamp::{now_rfc3339, parse_rfc3339, rfc3339_in};
 pub use watch::{NewWatchSource, PollOutcome, SeenPost, WatchPost, WatchSource};

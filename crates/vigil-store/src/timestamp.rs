@@ -9,6 +9,12 @@ pub fn now_rfc3339() -> String {
     format_utc(OffsetDateTime::now_utc())
 }
 
+/// `seconds` from now (negative: ago), in the catalog's format: for schedules.
+pub fn rfc3339_in(seconds: f64) -> String {
+    let offset = time::Duration::seconds_f64(seconds.clamp(-1e10, 1e10));
+    format_utc(OffsetDateTime::now_utc().saturating_add(offset))
+}
+
 fn format_utc(t: OffsetDateTime) -> String {
     let fmt =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");

@@ -14,3 +14,4 @@ mod serve;
 mod similar;
 mod ssrf;
 mod verify;
+mod watch;

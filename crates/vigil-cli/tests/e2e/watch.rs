@@ -1,0 +1,336 @@
+//! `vigil watch`: a local site plays a Telegram channel's public preview and an RSS feed;
+//! posts are added between polls, one is deleted, the channel answers 429 for a while, and
+//! `vigil watch run` is killed mid-run. Every post must be captured exactly once, the deletion
+//! recorded, the backoff respected and nothing lost.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::support::*;
+
+/// What the site serves, changed by the test between polls.
+#[derive(Default)]
+struct Site {
+    /// Telegram posts: number → (text, deleted).
+    posts: BTreeMap<u32, (String, bool)>,
+    /// Feed articles: number → deleted.
+    articles: BTreeMap<u32, bool>,
+    /// Answer the channel preview with 429 this many more times.
+    throttle: u32,
+    /// Requests per path.
+    hits: BTreeMap<String, u32>,
+    /// Delay for post pages (to kill a run in the middle of a capture).
+    slow_posts: Duration,
+}
+
+struct SiteServer {
+    addr: std::net::SocketAddr,
+    site: Arc<Mutex<Site>>,
+}
+
+impl SiteServer {
+    fn start() -> Self {
+        let listener = TcpListener::bind(("127.0.0.2", 0)).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let site = Arc::new(Mutex::new(Site::default()));
+        let shared = site.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let site = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = answer(stream, &site, addr);
+                });
+            }
+        });
+        SiteServer { addr, site }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn hits(&self, path: &str) -> u32 {
+        self.site
+            .lock()
+            .expect("site")
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+fn preview(site: &Site) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><title>Example channel</title></head><body>\
+         <section class=\"tgme_channel_history js-message_history\">",
+    );
+    for (n, (text, deleted)) in &site.posts {
+        if *deleted {
+            continue;
+        }
+        html.push_str(&format!(
+            "<div class=\"tgme_widget_message_wrap js-widget_message_wrap\">\
+             <div class=\"tgme_widget_message text_not_supported_wrap js-widget_message\" \
+             data-post=\"example_chan/{n}\">\
+             <div class=\"tgme_widget_message_bubble\">\
+             <div class=\"tgme_widget_message_author accent_color\">\
+             <a class=\"tgme_widget_message_owner_name\" href=\"https://t.me/example_chan\">\
+             <span dir=\"auto\">Example channel</span></a></div>\
+             <div class=\"tgme_widget_message_text js-message_text\" dir=\"auto\">{text}</div>\
+             <div class=\"tgme_widget_message_footer compact js-message_footer\">\
+             <div class=\"tgme_widget_message_info short js-message_info\">\
+             <span class=\"tgme_widget_message_meta\">\
+             <a class=\"tgme_widget_message_date\" href=\"https://t.me/example_chan/{n}\">\
+             <time datetime=\"2026-11-27T10:0{n}:00+00:00\" class=\"time\">10:0{n}</time></a>\
+             </span></div></div></div></div></div>"
+        ));
+    }
+    html.push_str("</section></body></html>");
+    html
+}
+
+fn embed(site: &Site, n: u32) -> String {
+    match site.posts.get(&n) {
+        Some((text, false)) => format!(
+            "<!DOCTYPE html><html><body class=\"widget_frame_base\">\
+             <div class=\"tgme_widget_message text_not_supported_wrap js-widget_message\" \
+             data-post=\"example_chan/{n}\"><div class=\"tgme_widget_message_bubble\">\
+             <div class=\"tgme_widget_message_text js-message_text\" dir=\"auto\">{text}</div>\
+             <a class=\"tgme_widget_message_date\" href=\"https://t.me/example_chan/{n}\">\
+             <time datetime=\"2026-11-27T10:00:00+00:00\" class=\"time\">10:00</time></a>\
+             </div></div></body></html>"
+        ),
+        _ => "<!DOCTYPE html><html><body class=\"widget_frame_base\">\
+              <div class=\"tgme_widget_message_error\">Post not found</div></body></html>"
+            .to_owned(),
+    }
+}
+
+fn feed(site: &Site, me: std::net::SocketAddr) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel>\
+         <title>Example news</title><link>http://example.org/</link>",
+    );
+    for n in site.articles.keys() {
+        xml.push_str(&format!(
+            "<item><title>Article {n}</title><link>http://{me}/article/{n}</link>\
+             <guid>article-{n}</guid><description>Report number {n}</description>\
+             <pubDate>Fri, 27 Nov 2026 10:0{n}:00 GMT</pubDate></item>"
+        ));
+    }
+    xml.push_str("</channel></rss>");
+    xml
+}
+
+fn answer(
+    mut stream: TcpStream,
+    site: &Mutex<Site>,
+    me: std::net::SocketAddr,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    let target = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_owned();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let (status, headers, body, delay): (&str, Vec<(&str, String)>, Vec<u8>, Duration) = {
+        let mut s = site.lock().expect("site");
+        *s.hits.entry(path.to_owned()).or_default() += 1;
+        let number = |prefix: &str| path.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
+        if path == "/s/example_chan" {
+            if s.throttle > 0 {
+                s.throttle -= 1;
+                ("429 Too Many Requests", vec![("Retry-After", "3600".into())], b"slow down".to_vec(), Duration::ZERO)
+            } else {
+                ("200 OK", vec![("Content-Type", "text/html; charset=utf-8".into())], preview(&s).into_bytes(), Duration::ZERO)
+            }
+        } else if let Some(n) = number("/example_chan/") {
+            if query.contains("embed=1") {
+                ("200 OK", vec![("Content-Type", "text/html".into())], embed(&s, n).into_bytes(), Duration::ZERO)
+            } else {
+                let body = format!("<!doctype html><title>post {n}</title><p>post {n}</p>");
+                ("200 OK", vec![("Content-Type", "text/html".into())], body.into_bytes(), s.slow_posts)
+            }
+        } else if path == "/feed.xml" {
+            ("200 OK", vec![("Content-Type", "application/rss+xml".into())], feed(&s, me).into_bytes(), Duration::ZERO)
+        } else if let Some(n) = number("/article/") {
+            match s.articles.get(&n) {
+                Some(false) => ("200 OK", vec![("Content-Type", "text/html".into())], format!("<p>article {n}</p>").into_bytes(), Duration::ZERO),
+                _ => ("404 Not Found", vec![], b"gone".to_vec(), Duration::ZERO),
+            }
+        } else {
+            ("404 Not Found", vec![], b"no such route".to_vec(), Duration::ZERO)
+        }
+    };
+    std::thread::sleep(delay);
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(&body)
+}
+
+impl TestStore {
+    /// `vigil watch ...` with the site's address treated as public and no yt-dlp.
+    fn watch(&self, args: &[&str]) -> std::process::Output {
+        let mut c = self.cmd();
+        c.env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
+            .args(["--json", "watch"])
+            .args(args);
+        c.output().expect("run vigil watch")
+    }
+
+    fn run_cycle(&self, now: bool) -> serde_json::Value {
+        let mut args = vec!["run", "--once", "--no-media"];
+        if now {
+            args.push("--now");
+        }
+        let out = self.watch(&args);
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+        let line = text(&out.stdout);
+        serde_json::from_str::<serde_json::Value>(line.lines().last().unwrap_or("{}"))
+            .expect("cycle json")["summary"]
+            .clone()
+    }
+
+    fn status(&self) -> Vec<serde_json::Value> {
+        let out = self.watch(&["list"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["status"].clone())
+            .collect()
+    }
+
+    /// How many captures were made of each source URL.
+    fn captures_by_source(&self) -> BTreeMap<String, usize> {
+        let (_, lines) = self.vigil_json(&["list"]);
+        let mut out = BTreeMap::new();
+        for l in &lines {
+            for c in l.as_array().into_iter().flatten().chain(std::iter::once(l)) {
+                if let Some(source) = c["source"].as_str() {
+                    *out.entry(source.to_owned()).or_insert(0) += 1;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[test]
+fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
+    let site = SiteServer::start();
+    {
+        let mut s = site.site.lock().expect("site");
+        s.posts.insert(1, ("Պատանդների տեսանյութ #1".into(), false));
+        s.posts.insert(2, ("Second post".into(), false));
+        s.articles.insert(1, false);
+        s.articles.insert(2, false);
+    }
+    let store = TestStore::new();
+    let channel = site.url("/s/example_chan");
+    let out = store.watch(&["add", &channel, "--kind", "telegram", "--every", "60s", "--recheck", "60s", "--tag", "pow"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let feed_url = site.url("/feed.xml");
+    let out = store.watch(&["add", &feed_url, "--every", "60s", "--recheck", "60s"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let again = store.watch(&["add", &feed_url]);
+    assert!(!again.status.success(), "a source is watched once");
+
+    // First cycle: every post of both sources.
+    let summary = store.run_cycle(false);
+    assert_eq!(summary["polled"], 2, "{summary}");
+    assert_eq!(summary["new_posts"], 4, "{summary}");
+    assert_eq!(summary["captured"], 4, "{summary}");
+
+    // A new post; the next cycle captures it alone.
+    site.site
+        .lock()
+        .expect("site")
+        .posts
+        .insert(3, ("Third post".into(), false));
+    let summary = store.run_cycle(true);
+    assert_eq!(summary["new_posts"], 1, "{summary}");
+    assert_eq!(summary["captured"], 1, "{summary}");
+    let counts = store.captures_by_source();
+    for n in 1..=3 {
+        let url = site.url(&format!("/example_chan/{n}"));
+        assert_eq!(counts.get(&url), Some(&1), "post {n} captured exactly once: {counts:?}");
+    }
+    for n in 1..=2 {
+        let url = site.url(&format!("/article/{n}"));
+        assert_eq!(counts.get(&url), Some(&1), "article {n} captured once: {counts:?}");
+    }
+
+    // A post and an article disappear: the re-check records both.
+    {
+        let mut s = site.site.lock().expect("site");
+        s.posts.entry(1).and_modify(|p| p.1 = true);
+        s.articles.insert(2, true);
+    }
+    let summary = store.run_cycle(true);
+    assert_eq!(summary["gone"], 2, "{summary}");
+    let status = store.status();
+    let gone: u64 = status.iter().map(|s| s["gone"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(gone, 2, "{status:?}");
+    let audit = store.vigil(&["audit"]);
+    assert!(text(&audit.stdout).contains("watch-gone"), "deletions are in the audit trail");
+
+    // 429 with Retry-After: the channel is left alone for as long as asked.
+    site.site.lock().expect("site").throttle = 5;
+    let summary = store.run_cycle(true);
+    assert_eq!(summary["poll_failures"], 1, "{summary}");
+    let hits = site.hits("/s/example_chan");
+    let summary = store.run_cycle(false);
+    assert_eq!(site.hits("/s/example_chan"), hits, "not polled again during the backoff: {summary}");
+    let channel_status = store
+        .status()
+        .into_iter()
+        .find(|s| s["source"]["kind"] == "telegram")
+        .expect("channel");
+    assert_eq!(channel_status["source"]["last_outcome"], "http-429");
+    site.site.lock().expect("site").throttle = 0;
+
+    // Killed while capturing: nothing lost, nothing captured twice.
+    {
+        let mut s = site.site.lock().expect("site");
+        s.posts.insert(4, ("Fourth post".into(), false));
+        s.slow_posts = Duration::from_millis(1500);
+    }
+    let mut running = store.cmd();
+    running
+        .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
+        .args(["watch", "run", "--now", "--no-media"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = running.spawn().expect("spawn watch run");
+    std::thread::sleep(Duration::from_millis(1000));
+    let _ = child.kill();
+    let _ = child.wait();
+    site.site.lock().expect("site").slow_posts = Duration::ZERO;
+    store.run_cycle(true);
+    let counts = store.captures_by_source();
+    let url = site.url("/example_chan/4");
+    assert_eq!(counts.get(&url), Some(&1), "post 4 captured exactly once after the kill: {counts:?}");
+    let verified = store.vigil(&["verify"]);
+    assert!(verified.status.success(), "the store is consistent: {}", text(&verified.stdout));
+}

@@ -1,0 +1,694 @@
+//! Watching channels, feeds and playlists (issue 9): `vigil watch add|list|remove|run`.
+//!
+//! A cycle ([`run_cycle`]) does three things, each safe to stop at any point:
+//! 1. **Poll** every due source: sources are grouped by host, hosts are polled a few at a time
+//!    and each host one request at a time (politeness); a page that parses records its posts as
+//!    `pending` with the next due time (interval ± 10 % jitter) in one transaction; a failure
+//!    (429, 5xx, timeouts…) backs off exponentially, or as long as `Retry-After` asks.
+//! 2. **Capture** every pending post through the normal capture path (the post's page, with
+//!    yt-dlp and the browser as configured, and each media link the source gave), with what
+//!    the source said of it in the capture's `details.watch`, so that it is in the log leaf;
+//!    then link it. A capture committed but not linked (a kill in between) is found by its
+//!    source URL and watch key and linked, never captured twice.
+//! 3. **Re-check** captured posts on the slower schedule: a Telegram post whose embed page says
+//!    it is gone, or any post page answering 404 or 410, is recorded as deleted.
+//!
+//! New captures and deletions go into the audit trail, and to a webhook when one is set.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use vigil_capture::http::{FetchError, PageClient};
+use vigil_feeds::{FeedPage, Post, PostStatus, SourceKind};
+use vigil_store::{
+    BlobStore, Catalog, NewWatchSource, PollOutcome, SeenPost, StoredCapture, WatchPost,
+    WatchSource, now_rfc3339, rfc3339_in,
+};
+
+use crate::CoreError;
+use crate::capture::{CaptureObserver, CaptureSettings, CaptureSource};
+use crate::log::Log;
+
+/// Default time between polls of a source.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(600);
+/// Default time between re-checks of a captured post.
+pub const DEFAULT_RECHECK: Duration = Duration::from_secs(6 * 3600);
+/// Shortest interval accepted (the catalog's limit too).
+pub const MIN_EVERY: Duration = Duration::from_secs(60);
+/// Longest a failing source is left alone.
+const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+/// A post whose capture failed this many times is given up (marked `failed`).
+const MAX_ATTEMPTS: i64 = 5;
+
+/// How watching runs.
+#[derive(Clone)]
+pub struct WatchSettings {
+    /// Capture settings for posts (collector, HTTP limits and guard, media, browser).
+    pub capture: CaptureSettings,
+    /// Hosts polled at once (each host one request at a time).
+    pub hosts_at_once: usize,
+    /// Sources polled in one cycle at most.
+    pub max_sources_per_cycle: i64,
+    /// Posts captured in one cycle at most (the rest wait, pending, for the next).
+    pub max_captures_per_cycle: i64,
+    /// Posts re-checked in one cycle at most.
+    pub max_rechecks_per_cycle: i64,
+    /// Poll every source now, whatever its schedule (`vigil watch run --now`).
+    pub ignore_schedule: bool,
+    /// Where to POST a JSON notice of each new capture and deletion (operator-chosen, so
+    /// outside the SSRF guard, like the time-stamping authority).
+    pub webhook: Option<String>,
+}
+
+/// A source to watch, as given.
+#[derive(Debug, Clone)]
+pub struct AddSource<'a> {
+    /// The channel, feed or playlist URL.
+    pub url: &'a str,
+    /// Time between polls.
+    pub every: Duration,
+    /// Time between re-checks of its captured posts.
+    pub recheck: Duration,
+    /// Note for its captures.
+    pub note: Option<&'a str>,
+    /// Tags for its captures.
+    pub tags: &'a [String],
+    /// The collection its captures go into.
+    pub collection_id: i64,
+    /// Who adds it.
+    pub added_by: &'a str,
+    /// `telegram`, `feed` or `playlist` when the address does not say (a mirror of a
+    /// channel's preview, a feed without a telling path); detected otherwise.
+    pub kind: Option<&'a str>,
+}
+
+/// Starts watching a source; refused with a clear message when the URL is not http(s), the
+/// interval is too short, or it is already watched.
+pub async fn add_source(catalog: &Catalog, add: &AddSource<'_>) -> Result<WatchSource, CoreError> {
+    let url = vigil_capture::http::parse_http_url(add.url.trim())
+        .map_err(|e| CoreError::Usage(e.to_string()))?;
+    if add.every < MIN_EVERY || add.recheck < MIN_EVERY {
+        return Err(CoreError::Usage(format!(
+            "poll and re-check intervals must be at least {} s",
+            MIN_EVERY.as_secs()
+        )));
+    }
+    let detected = vigil_feeds::classify(&url);
+    let (kind, poll_url) = match add.kind {
+        None => (kind_name(&detected), vigil_feeds::poll_url(&detected, &url)),
+        Some(k) if k == kind_name(&detected) => (k, vigil_feeds::poll_url(&detected, &url)),
+        // Told what it is: polled at the address given.
+        Some(k @ ("telegram" | "feed" | "playlist")) => (k, url.clone()),
+        Some(other) => {
+            return Err(CoreError::Usage(format!(
+                "{other:?} is not a kind of source (telegram, feed, playlist)"
+            )));
+        }
+    };
+    let at = now_rfc3339();
+    let added = catalog
+        .add_watch_source(&NewWatchSource {
+            url: url.as_str(),
+            kind,
+            poll_url: poll_url.as_str(),
+            every_secs: add.every.as_secs() as i64,
+            recheck_secs: add.recheck.as_secs() as i64,
+            note: add.note,
+            tags: add.tags,
+            collection_id: add.collection_id,
+            added_by: add.added_by,
+            at: &at,
+        })
+        .await?
+        .ok_or_else(|| CoreError::Usage(format!("{url} is already watched")))?;
+    record(
+        catalog,
+        add.added_by,
+        "watch-add",
+        &format!("watch:{}", added.id),
+        json!({ "url": added.url, "kind": added.kind, "every_secs": added.every_secs }),
+    )
+    .await?;
+    Ok(added)
+}
+
+/// Stops watching source `id` (its posts stay); whether it was watched.
+pub async fn remove_source(catalog: &Catalog, id: i64, by: &str) -> Result<bool, CoreError> {
+    let removed = catalog.remove_watch_source(id, &now_rfc3339()).await?;
+    if removed {
+        record(catalog, by, "watch-remove", &format!("watch:{id}"), json!({})).await?;
+    }
+    Ok(removed)
+}
+
+/// An audit event by `actor` (an account name, `cli:<os user>`, or `watch` for the poller).
+async fn record(
+    catalog: &Catalog,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Result<(), CoreError> {
+    crate::accounts::Actor::CommandLine(actor)
+        .record(catalog, action, subject, detail)
+        .await?;
+    Ok(())
+}
+
+fn kind_name(kind: &SourceKind) -> &'static str {
+    match kind {
+        SourceKind::TelegramChannel { .. } => "telegram",
+        SourceKind::Feed => "feed",
+        SourceKind::Playlist => "playlist",
+    }
+}
+
+/// A source with the count of its posts in each state.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    /// The source.
+    pub source: WatchSource,
+    /// Posts seen.
+    pub posts: usize,
+    /// Captured.
+    pub captured: usize,
+    /// Waiting to be captured.
+    pub pending: usize,
+    /// Given up.
+    pub failed: usize,
+    /// Found deleted at their source.
+    pub gone: usize,
+}
+
+/// Every watched source with its posts counted (`vigil watch list`, the web page).
+pub async fn status(catalog: &Catalog) -> Result<Vec<SourceStatus>, CoreError> {
+    let mut out = Vec::new();
+    for source in catalog.watch_sources(false).await? {
+        let posts = catalog.watch_posts_of(source.id, i64::MAX).await?;
+        let count = |state: &str| posts.iter().filter(|p| p.state == state).count();
+        out.push(SourceStatus {
+            posts: posts.len(),
+            captured: count("captured"),
+            pending: count("pending"),
+            failed: count("failed"),
+            gone: posts.iter().filter(|p| p.gone_at.is_some()).count(),
+            source,
+        });
+    }
+    Ok(out)
+}
+
+/// Seconds until the next source is due (0 when one is overdue; a minute when none is
+/// watched).
+pub async fn seconds_until_due(catalog: &Catalog) -> Result<f64, CoreError> {
+    let next = catalog
+        .watch_sources(false)
+        .await?
+        .into_iter()
+        .map(|s| s.next_poll_at)
+        .min();
+    let Some(next) = next else {
+        return Ok(60.0);
+    };
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    };
+    Ok(match (parse(&next), parse(&now_rfc3339())) {
+        (Some(n), Some(now)) => (n - now).as_seconds_f64().max(0.0),
+        _ => 0.0,
+    })
+}
+
+/// What one cycle did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CycleSummary {
+    /// Sources polled.
+    pub polled: usize,
+    /// Polls that failed (the source backs off).
+    pub poll_failures: usize,
+    /// Posts seen for the first time.
+    pub new_posts: usize,
+    /// Posts captured and linked (including captures found again after a kill).
+    pub captured: usize,
+    /// Capture attempts that failed (retried next cycle, up to a limit).
+    pub capture_failures: usize,
+    /// Posts re-checked.
+    pub rechecked: usize,
+    /// Posts newly found deleted.
+    pub gone: usize,
+}
+
+/// One poll's result.
+struct Polled {
+    source: WatchSource,
+    result: Result<FeedPage, (String, String, Option<u64>)>,
+}
+
+/// Polls, captures and re-checks once.
+pub async fn run_cycle(
+    catalog: &Catalog,
+    blobs: Arc<BlobStore>,
+    log: &Log,
+    client: &PageClient,
+    settings: &WatchSettings,
+) -> Result<CycleSummary, CoreError> {
+    let mut summary = CycleSummary::default();
+    let now = now_rfc3339();
+    let due = if settings.ignore_schedule {
+        catalog.watch_sources(false).await?
+    } else {
+        catalog
+            .due_watch_sources(&now, settings.max_sources_per_cycle)
+            .await?
+    };
+    // What the sources said of their new posts, for their captures in this cycle (a post
+    // left pending by a stopped run is captured later from its page alone).
+    let mut described = Described::new();
+    for polled in poll_all(client, due, settings.hosts_at_once.max(1)).await {
+        summary.polled += 1;
+        record_poll(catalog, polled, &mut described, &mut summary).await?;
+    }
+    capture_pending(catalog, blobs, log, settings, &mut described, &mut summary).await?;
+    recheck(catalog, client, settings, &mut summary).await?;
+    Ok(summary)
+}
+
+/// Polls sources, hosts in parallel, one request at a time per host.
+async fn poll_all(client: &PageClient, due: Vec<WatchSource>, hosts_at_once: usize) -> Vec<Polled> {
+    let mut by_host: BTreeMap<String, Vec<WatchSource>> = BTreeMap::new();
+    for s in due {
+        let host = url::Url::parse(&s.poll_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        by_host.entry(host).or_default().push(s);
+    }
+    use futures_util::StreamExt;
+    futures_util::stream::iter(by_host.into_values())
+        .map(|sources| async move {
+            let mut out = Vec::with_capacity(sources.len());
+            for source in sources {
+                let result = poll_one(client, &source).await;
+                out.push(Polled { source, result });
+            }
+            out
+        })
+        .buffer_unordered(hosts_at_once)
+        .collect::<Vec<Vec<Polled>>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Fetches and parses one source: the page, or (code, message, Retry-After seconds).
+async fn poll_one(
+    client: &PageClient,
+    source: &WatchSource,
+) -> Result<FeedPage, (String, String, Option<u64>)> {
+    let page = client
+        .get(&source.poll_url)
+        .await
+        .map_err(|e: FetchError| (e.code().to_owned(), e.to_string(), None))?;
+    if page.status != 200 {
+        return Err((
+            format!("http-{}", page.status),
+            format!("{} answered HTTP {}", source.poll_url, page.status),
+            page.retry_after,
+        ));
+    }
+    let parsed = match source.kind.as_str() {
+        "telegram" => vigil_feeds::parse_telegram_preview(&page.body, &page.final_url),
+        "feed" => vigil_feeds::parse_feed(&page.body, &page.final_url),
+        _ => vigil_feeds::parse_feed(&page.body, &page.final_url),
+    };
+    let mut page = parsed.map_err(|e| ("unreadable".to_owned(), e.to_string(), None))?;
+    if source.kind == "telegram" {
+        rebase_posts(&mut page, mirror_base(&source.poll_url).as_ref());
+    }
+    Ok(page)
+}
+
+/// The host a Telegram-shaped page was polled from, when it is not t.me itself (a mirror of
+/// the public preview): its posts are read from there too, never from elsewhere.
+fn mirror_base(poll_url: &str) -> Option<url::Url> {
+    url::Url::parse(poll_url)
+        .ok()
+        .filter(|u| !matches!(u.host_str(), Some("t.me" | "telegram.me")))
+}
+
+/// Moves post links onto `base`'s scheme, host and port (path kept).
+fn rebase_posts(page: &mut FeedPage, base: Option<&url::Url>) {
+    let Some(base) = base else {
+        return;
+    };
+    for post in &mut page.posts {
+        if let Ok(mut u) = url::Url::parse(&post.url) {
+            let _ = u.set_scheme(base.scheme());
+            let _ = u.set_host(base.host_str());
+            let _ = u.set_port(base.port());
+            post.url = u.to_string();
+        }
+    }
+}
+
+/// When a source is next due: its interval ± 10 % after a good poll; after `failures` failed
+/// ones, twice as long each time (at most a day), or as long as the server asked.
+fn next_poll_in(every_secs: i64, failures: i64, retry_after: Option<u64>) -> f64 {
+    let jitter = 0.9 + 0.2 * random_unit();
+    if failures == 0 {
+        return every_secs as f64 * jitter;
+    }
+    let backoff = (every_secs as f64) * 2f64.powi(failures.clamp(0, 16) as i32);
+    let asked = retry_after.unwrap_or(0) as f64;
+    backoff.max(asked).min(MAX_BACKOFF.as_secs_f64()) * jitter
+}
+
+/// A number in [0, 1) for jitter.
+fn random_unit() -> f64 {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Posts as their source described them, by (source, key).
+type Described = BTreeMap<(i64, String), Post>;
+
+async fn record_poll(
+    catalog: &Catalog,
+    polled: Polled,
+    described: &mut Described,
+    summary: &mut CycleSummary,
+) -> Result<(), CoreError> {
+    let at = now_rfc3339();
+    let s = &polled.source;
+    match polled.result {
+        Ok(page) => {
+            let next = rfc3339_in(next_poll_in(s.every_secs, 0, None));
+            let seen: Vec<SeenPost<'_>> = page
+                .posts
+                .iter()
+                .map(|p| SeenPost {
+                    post_key: &p.id,
+                    url: &p.url,
+                    author: p.author.as_deref(),
+                    published_at: p.published_at.as_deref(),
+                })
+                .collect();
+            let outcome = PollOutcome {
+                at: &at,
+                outcome: "ok",
+                error: None,
+                next_poll_at: &next,
+                consecutive_failures: 0,
+            };
+            let new = catalog.record_watch_poll(s.id, &outcome, &seen).await?;
+            summary.new_posts += new.len();
+            for post in page.posts {
+                if new.contains(&post.id) {
+                    described.insert((s.id, post.id.clone()), post);
+                }
+            }
+        }
+        Err((code, message, retry_after)) => {
+            summary.poll_failures += 1;
+            let failures = s.consecutive_failures + 1;
+            let next = rfc3339_in(next_poll_in(s.every_secs, failures, retry_after));
+            let outcome = PollOutcome {
+                at: &at,
+                outcome: &code,
+                error: Some(&message),
+                next_poll_at: &next,
+                consecutive_failures: failures,
+            };
+            catalog.record_watch_poll(s.id, &outcome, &[]).await?;
+            tracing::warn!(source = %s.url, code, "poll failed; next try at {next}");
+        }
+    }
+    Ok(())
+}
+
+/// Collects the captures a run committed.
+#[derive(Default)]
+struct Committed(std::sync::Mutex<Vec<StoredCapture>>);
+
+impl CaptureObserver for Committed {
+    fn committed(&self, capture: &StoredCapture, _already_held: bool) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(capture.clone());
+    }
+}
+
+async fn capture_pending(
+    catalog: &Catalog,
+    blobs: Arc<BlobStore>,
+    log: &Log,
+    settings: &WatchSettings,
+    described: &mut Described,
+    summary: &mut CycleSummary,
+) -> Result<(), CoreError> {
+    let pending = catalog
+        .pending_watch_posts(settings.max_captures_per_cycle)
+        .await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let sources: BTreeMap<i64, WatchSource> = catalog
+        .watch_sources(true)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut to_capture = Vec::new();
+    for post in pending {
+        // Captured before a kill, not yet linked: link it, never capture twice.
+        if let Some(id) = catalog
+            .capture_of_watch_post(post.source_id, &post.post_key, &post.url)
+            .await?
+        {
+            link(catalog, &sources, &post, id, settings, summary).await?;
+            continue;
+        }
+        to_capture.push(post);
+    }
+    let mut run_sources = Vec::new();
+    for post in &to_capture {
+        let Some(source) = sources.get(&post.source_id) else {
+            continue;
+        };
+        let described = described.remove(&(post.source_id, post.post_key.clone()));
+        let watch = json!({
+            "source_id": source.id,
+            "source": source.url,
+            "post_key": post.post_key,
+            "author": post.author,
+            "published_at": post.published_at,
+            "first_seen_at": post.first_seen_at,
+            "text": described.as_ref().and_then(|p| p.text.clone()),
+            "media": described.as_ref().map(|p| json!(p.media)).unwrap_or(json!([])),
+        });
+        run_sources.push(CaptureSource {
+            source: post.url.clone(),
+            note: source.note.clone(),
+            tags: source.tags.clone(),
+            watch: Some(watch.clone()),
+        });
+        // Each picture or video the source linked, as its own capture of the same post.
+        for m in described.iter().flat_map(|p| &p.media) {
+            let mut w = watch.clone();
+            w["media_of"] = json!(post.url);
+            run_sources.push(CaptureSource {
+                source: m.url.clone(),
+                note: source.note.clone(),
+                tags: source.tags.clone(),
+                watch: Some(w),
+            });
+        }
+    }
+    let committed = Arc::new(Committed::default());
+    let observer: Arc<dyn CaptureObserver> = committed.clone();
+    crate::capture::run(catalog, blobs, log, run_sources, &settings.capture, observer).await?;
+    let captures = std::mem::take(&mut *committed.0.lock().unwrap_or_else(|p| p.into_inner()));
+    for post in &to_capture {
+        let found = captures.iter().find(|c| {
+            c.record.source == post.url
+                && c.record.details["watch"]["post_key"] == post.post_key.as_str()
+                && c.record.details["watch"]["source_id"] == post.source_id
+        });
+        match found {
+            Some(c) => link(catalog, &sources, post, c.id, settings, summary).await?,
+            None => {
+                summary.capture_failures += 1;
+                catalog
+                    .watch_capture_failed(
+                        post.source_id,
+                        &post.post_key,
+                        "the capture run ended without committing this post",
+                        post.attempts + 1 >= MAX_ATTEMPTS,
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn link(
+    catalog: &Catalog,
+    sources: &BTreeMap<i64, WatchSource>,
+    post: &WatchPost,
+    capture_id: i64,
+    settings: &WatchSettings,
+    summary: &mut CycleSummary,
+) -> Result<(), CoreError> {
+    let recheck = sources.get(&post.source_id).map_or(DEFAULT_RECHECK.as_secs() as i64, |s| s.recheck_secs);
+    catalog
+        .link_watch_capture(
+            post.source_id,
+            &post.post_key,
+            capture_id,
+            &rfc3339_in(recheck as f64),
+        )
+        .await?;
+    summary.captured += 1;
+    let detail = json!({
+        "event": "watch-captured", "source_id": post.source_id, "post_key": post.post_key,
+        "url": post.url, "capture": capture_id,
+    });
+    record(
+        catalog,
+        "watch",
+        "watch-capture",
+        &format!("capture:{capture_id}"),
+        detail.clone(),
+    )
+    .await?;
+    notify(settings, &detail).await;
+    Ok(())
+}
+
+/// Re-checks captured posts that are due: deleted (404/410, or Telegram's "post not found").
+async fn recheck(
+    catalog: &Catalog,
+    client: &PageClient,
+    settings: &WatchSettings,
+    summary: &mut CycleSummary,
+) -> Result<(), CoreError> {
+    let until = if settings.ignore_schedule {
+        rfc3339_in(MAX_BACKOFF.as_secs_f64() * 365.0)
+    } else {
+        now_rfc3339()
+    };
+    let due = catalog
+        .watch_posts_to_recheck(&until, settings.max_rechecks_per_cycle)
+        .await?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let sources: BTreeMap<i64, WatchSource> = catalog
+        .watch_sources(true)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    for post in due {
+        let Some(source) = sources.get(&post.source_id) else {
+            continue;
+        };
+        let check_url = if source.kind == "telegram" {
+            format!("{}?embed=1", post.url.split('?').next().unwrap_or(&post.url))
+        } else {
+            post.url.clone()
+        };
+        let gone = match client.get(&check_url).await {
+            Ok(page) if matches!(page.status, 404 | 410) => Some(format!("http-{}", page.status)),
+            Ok(page) if page.status == 200 && source.kind == "telegram" => {
+                match url::Url::parse(&check_url)
+                    .ok()
+                    .and_then(|u| vigil_feeds::parse_telegram_post(&page.body, &u).ok())
+                {
+                    Some(PostStatus::Deleted) => Some("not-found-page".to_owned()),
+                    _ => None,
+                }
+            }
+            // Anything else says nothing about the post: checked again later.
+            _ => None,
+        };
+        summary.rechecked += 1;
+        let at = now_rfc3339();
+        catalog
+            .record_watch_check(
+                post.source_id,
+                &post.post_key,
+                &at,
+                gone.as_deref(),
+                false,
+                &rfc3339_in(source.recheck_secs as f64),
+            )
+            .await?;
+        if let Some(reason) = gone {
+            summary.gone += 1;
+            let detail = json!({
+                "event": "watch-gone", "source_id": post.source_id, "post_key": post.post_key,
+                "url": post.url, "capture": post.capture_id, "reason": reason,
+            });
+            record(
+                catalog,
+                "watch",
+                "watch-gone",
+                &format!("capture:{}", post.capture_id.unwrap_or_default()),
+                detail.clone(),
+            )
+            .await?;
+            notify(settings, &detail).await;
+        }
+    }
+    Ok(())
+}
+
+/// POSTs `detail` to the webhook, if one is set; a failure is logged, never fatal.
+async fn notify(settings: &WatchSettings, detail: &serde_json::Value) {
+    let Some(url) = &settings.webhook else {
+        return;
+    };
+    // The operator chose the address: it may be on their own network.
+    let mut opts = settings.capture.http.clone();
+    opts.policy = Arc::new(vigil_capture::netguard::NetPolicy {
+        allow_private: true,
+        ..Default::default()
+    });
+    opts.timeout = Duration::from_secs(10);
+    let sent = match PageClient::new(opts) {
+        Ok(client) => client.post_json(url, detail).await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(status) if (200..300).contains(&status) => {}
+        Ok(status) => tracing::warn!("webhook {url} answered HTTP {status}"),
+        Err(e) => tracing::warn!(error = %e, "webhook {url} failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_day_and_honours_retry_after() {
+        let ok = next_poll_in(600, 0, None);
+        assert!((540.0..=660.0).contains(&ok), "{ok}");
+        let one = next_poll_in(600, 1, None);
+        assert!((1080.0..=1320.0).contains(&one), "{one}");
+        let asked = next_poll_in(60, 1, Some(3600));
+        assert!((3240.0..=3960.0).contains(&asked), "{asked}");
+        let many = next_poll_in(600, 40, None);
+        assert!(many <= MAX_BACKOFF.as_secs_f64() * 1.1, "{many}");
+    }
+}
