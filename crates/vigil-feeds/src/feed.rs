@@ -295,9 +295,9 @@ pub fn parse_feed(xml: &[u8], base: &Url) -> Result<FeedPage, FeedError> {
             Event::Start(e) => parser.start(ns, &e, false)?,
             Event::Empty(e) => {
                 parser.start(ns, &e, true)?;
-                parser.end()?;
+                parser.end(true)?;
             }
-            Event::End(_) => parser.end()?,
+            Event::End(_) => parser.end(false)?,
             Event::Text(t) => {
                 let t = t.xml10_content().map_err(|e| xml_error(e, position))?;
                 parser.text(&t);
@@ -471,14 +471,15 @@ impl Parser<'_> {
         }
     }
 
-    fn end(&mut self) -> Result<(), FeedError> {
+    /// The end of the innermost open element (`empty`: it was `<x/>`, so has no end tag).
+    fn end(&mut self, empty: bool) -> Result<(), FeedError> {
         let Some((_, local)) = self.stack.pop() else {
             return Err(FeedError::Xml("an end tag without a start".into()));
         };
         let depth = self.stack.len();
         if let Some(capture) = &mut self.capture {
             if capture.depth != depth {
-                if capture.kind != Kind::Plain {
+                if capture.kind != Kind::Plain && !empty {
                     capture.push(&format!("</{local}>"));
                 }
                 return Ok(());
@@ -616,6 +617,7 @@ impl Parser<'_> {
     fn finish_item(&self, mut item: Item) -> Result<Option<Post>, FeedError> {
         let base = self.base;
         let link = item.link.as_deref().and_then(|l| resolve_http(base, l));
+        let link_id = link.as_ref().map(|l| l.to_string());
         let guid_url = item
             .guid
             .as_deref()
@@ -637,11 +639,6 @@ impl Parser<'_> {
             Some(body) => self.render(body, &mut item.media)?,
             None => (String::new(), false),
         };
-        let body = if body.trim() == title {
-            ""
-        } else {
-            body.as_str()
-        };
         let Some(url) = link
             .or(guid_url)
             .or(id_url)
@@ -654,7 +651,7 @@ impl Parser<'_> {
             .guid
             .take()
             .or(item.atom_id.take())
-            .or_else(|| item.link.take())
+            .or(link_id)
             .unwrap_or_else(|| url.clone());
         if id.len() > MAX_FIELD_BYTES {
             return Ok(None);
@@ -679,7 +676,7 @@ impl Parser<'_> {
             url,
             author,
             published_at,
-            text: finish_text(join_parts([title.as_str(), body]), cut),
+            text: finish_text(join_parts([title.as_str(), body.as_str()]), cut),
             media: item.media.into_vec(),
         }))
     }

@@ -51,14 +51,17 @@ pub(crate) fn finish_text(text: String, truncated: bool) -> Option<String> {
     Some(out)
 }
 
-/// Joins non-empty parts of a post's text with a blank line between them.
+/// Joins non-empty parts of a post's text with a blank line between them; a part that repeats
+/// the one before (a description that is the title) is left out.
 pub(crate) fn join_parts<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
+    let mut last = "";
     for part in parts {
         let part = part.trim();
-        if part.is_empty() {
+        if part.is_empty() || part == last {
             continue;
         }
+        last = part;
         if !out.is_empty() {
             out.push_str("\n\n");
         }

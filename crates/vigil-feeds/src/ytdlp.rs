@@ -1,7 +1,11 @@
 //! yt-dlp's listing of a channel or playlist: `--flat-playlist --dump-single-json` (one object
 //! with `entries`) or `--flat-playlist --dump-json` (one object per line, one per entry).
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
@@ -41,6 +45,25 @@ struct Info {
     entries: Option<Vec<Option<Info>>>,
 }
 
+/// A top-level document: a JSON object only (serde would also take an array for a struct).
+struct Object(Info);
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Object, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Object;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a yt-dlp JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object, A::Error> {
+                Info::deserialize(MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
 /// A string or number field as text.
 fn text(v: &Value) -> Option<String> {
     match v {
@@ -66,8 +89,8 @@ const MAX_PLAYLIST_DEPTH: usize = 4;
 pub fn parse_ytdlp_playlist(json: &[u8]) -> Result<FeedPage, FeedError> {
     check_size(json)?;
     let mut docs = Vec::new();
-    for doc in serde_json::Deserializer::from_slice(json).into_iter::<Info>() {
-        let doc = doc.map_err(|e| FeedError::Json(e.to_string()))?;
+    for doc in serde_json::Deserializer::from_slice(json).into_iter::<Object>() {
+        let Object(doc) = doc.map_err(|e| FeedError::Json(e.to_string()))?;
         if docs.len() >= MAX_POSTS_PER_PAGE {
             break;
         }
@@ -75,6 +98,11 @@ pub fn parse_ytdlp_playlist(json: &[u8]) -> Result<FeedPage, FeedError> {
     }
     if docs.is_empty() {
         return Err(FeedError::Json("no JSON object".into()));
+    }
+    if docs.iter().all(|d| d.entries.is_none() && d.id.is_null()) {
+        return Err(FeedError::Json(
+            "neither entries nor an id: not yt-dlp output".into(),
+        ));
     }
     let mut posts = Vec::new();
     let title;
