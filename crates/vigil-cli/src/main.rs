@@ -1178,7 +1178,9 @@ async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> 
                     break;
                 }
                 // Sleep until the next source is due, checking at least every 30 s.
-                let wait = watch::seconds_until_due(&store.catalog).await?.clamp(1.0, 30.0);
+                let wait = watch::seconds_until_due(&store.catalog)
+                    .await?
+                    .clamp(1.0, 30.0);
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_secs_f64(wait)) => {}
                     _ = tokio::signal::ctrl_c() => break,

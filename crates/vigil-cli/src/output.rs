@@ -1057,7 +1057,10 @@ pub fn print_export(summary: &vigil_core::export::ExportSummary, json: bool) {
 /// A source now watched.
 pub fn print_watch_added(source: &vigil_store::WatchSource, json: bool) {
     if json {
-        println!("{}", serde_json::json!({ "event": "watch-added", "source": source }));
+        println!(
+            "{}",
+            serde_json::json!({ "event": "watch-added", "source": source })
+        );
         return;
     }
     println!(
@@ -1070,7 +1073,10 @@ pub fn print_watch_added(source: &vigil_store::WatchSource, json: bool) {
 pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool) {
     if json {
         for s in status {
-            println!("{}", serde_json::json!({ "event": "watch-source", "status": s }));
+            println!(
+                "{}",
+                serde_json::json!({ "event": "watch-source", "status": s })
+            );
         }
         return;
     }
@@ -1099,7 +1105,10 @@ pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool
 /// One watch cycle.
 pub fn print_watch_cycle(summary: &vigil_core::watch::CycleSummary, json: bool) {
     if json {
-        println!("{}", serde_json::json!({ "event": "watch-cycle", "summary": summary }));
+        println!(
+            "{}",
+            serde_json::json!({ "event": "watch-cycle", "summary": summary })
+        );
         return;
     }
     println!(

@@ -139,7 +139,14 @@ pub async fn add_source(catalog: &Catalog, add: &AddSource<'_>) -> Result<WatchS
 pub async fn remove_source(catalog: &Catalog, id: i64, by: &str) -> Result<bool, CoreError> {
     let removed = catalog.remove_watch_source(id, &now_rfc3339()).await?;
     if removed {
-        record(catalog, by, "watch-remove", &format!("watch:{id}"), json!({})).await?;
+        record(
+            catalog,
+            by,
+            "watch-remove",
+            &format!("watch:{id}"),
+            json!({}),
+        )
+        .await?;
     }
     Ok(removed)
 }
@@ -514,7 +521,15 @@ async fn capture_pending(
     }
     let committed = Arc::new(Committed::default());
     let observer: Arc<dyn CaptureObserver> = committed.clone();
-    crate::capture::run(catalog, blobs, log, run_sources, &settings.capture, observer).await?;
+    crate::capture::run(
+        catalog,
+        blobs,
+        log,
+        run_sources,
+        &settings.capture,
+        observer,
+    )
+    .await?;
     let captures = std::mem::take(&mut *committed.0.lock().unwrap_or_else(|p| p.into_inner()));
     for post in &to_capture {
         let found = captures.iter().find(|c| {
@@ -548,7 +563,9 @@ async fn link(
     settings: &WatchSettings,
     summary: &mut CycleSummary,
 ) -> Result<(), CoreError> {
-    let recheck = sources.get(&post.source_id).map_or(DEFAULT_RECHECK.as_secs() as i64, |s| s.recheck_secs);
+    let recheck = sources
+        .get(&post.source_id)
+        .map_or(DEFAULT_RECHECK.as_secs() as i64, |s| s.recheck_secs);
     catalog
         .link_watch_capture(
             post.source_id,
@@ -603,7 +620,10 @@ async fn recheck(
             continue;
         };
         let check_url = if source.kind == "telegram" {
-            format!("{}?embed=1", post.url.split('?').next().unwrap_or(&post.url))
+            format!(
+                "{}?embed=1",
+                post.url.split('?').next().unwrap_or(&post.url)
+            )
         } else {
             post.url.clone()
         };

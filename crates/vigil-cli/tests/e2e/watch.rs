@@ -150,30 +150,68 @@ fn answer(
     let (status, headers, body, delay): (&str, Vec<(&str, String)>, Vec<u8>, Duration) = {
         let mut s = site.lock().expect("site");
         *s.hits.entry(path.to_owned()).or_default() += 1;
-        let number = |prefix: &str| path.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
+        let number = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .and_then(|n| n.parse::<u32>().ok())
+        };
         if path == "/s/example_chan" {
             if s.throttle > 0 {
                 s.throttle -= 1;
-                ("429 Too Many Requests", vec![("Retry-After", "3600".into())], b"slow down".to_vec(), Duration::ZERO)
+                (
+                    "429 Too Many Requests",
+                    vec![("Retry-After", "3600".into())],
+                    b"slow down".to_vec(),
+                    Duration::ZERO,
+                )
             } else {
-                ("200 OK", vec![("Content-Type", "text/html; charset=utf-8".into())], preview(&s).into_bytes(), Duration::ZERO)
+                (
+                    "200 OK",
+                    vec![("Content-Type", "text/html; charset=utf-8".into())],
+                    preview(&s).into_bytes(),
+                    Duration::ZERO,
+                )
             }
         } else if let Some(n) = number("/example_chan/") {
             if query.contains("embed=1") {
-                ("200 OK", vec![("Content-Type", "text/html".into())], embed(&s, n).into_bytes(), Duration::ZERO)
+                (
+                    "200 OK",
+                    vec![("Content-Type", "text/html".into())],
+                    embed(&s, n).into_bytes(),
+                    Duration::ZERO,
+                )
             } else {
                 let body = format!("<!doctype html><title>post {n}</title><p>post {n}</p>");
-                ("200 OK", vec![("Content-Type", "text/html".into())], body.into_bytes(), s.slow_posts)
+                (
+                    "200 OK",
+                    vec![("Content-Type", "text/html".into())],
+                    body.into_bytes(),
+                    s.slow_posts,
+                )
             }
         } else if path == "/feed.xml" {
-            ("200 OK", vec![("Content-Type", "application/rss+xml".into())], feed(&s, me).into_bytes(), Duration::ZERO)
+            (
+                "200 OK",
+                vec![("Content-Type", "application/rss+xml".into())],
+                feed(&s, me).into_bytes(),
+                Duration::ZERO,
+            )
         } else if let Some(n) = number("/article/") {
             match s.articles.get(&n) {
-                Some(false) => ("200 OK", vec![("Content-Type", "text/html".into())], format!("<p>article {n}</p>").into_bytes(), Duration::ZERO),
+                Some(false) => (
+                    "200 OK",
+                    vec![("Content-Type", "text/html".into())],
+                    format!("<p>article {n}</p>").into_bytes(),
+                    Duration::ZERO,
+                ),
                 _ => ("404 Not Found", vec![], b"gone".to_vec(), Duration::ZERO),
             }
         } else {
-            ("404 Not Found", vec![], b"no such route".to_vec(), Duration::ZERO)
+            (
+                "404 Not Found",
+                vec![],
+                b"no such route".to_vec(),
+                Duration::ZERO,
+            )
         }
     };
     std::thread::sleep(delay);
@@ -205,7 +243,12 @@ impl TestStore {
             args.push("--now");
         }
         let out = self.watch(&args);
-        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         let line = text(&out.stdout);
         serde_json::from_str::<serde_json::Value>(line.lines().last().unwrap_or("{}"))
             .expect("cycle json")["summary"]
@@ -248,7 +291,18 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     }
     let store = TestStore::new();
     let channel = site.url("/s/example_chan");
-    let out = store.watch(&["add", &channel, "--kind", "telegram", "--every", "60s", "--recheck", "60s", "--tag", "pow"]);
+    let out = store.watch(&[
+        "add",
+        &channel,
+        "--kind",
+        "telegram",
+        "--every",
+        "60s",
+        "--recheck",
+        "60s",
+        "--tag",
+        "pow",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let feed_url = site.url("/feed.xml");
     let out = store.watch(&["add", &feed_url, "--every", "60s", "--recheck", "60s"]);
@@ -274,11 +328,19 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     let counts = store.captures_by_source();
     for n in 1..=3 {
         let url = site.url(&format!("/example_chan/{n}"));
-        assert_eq!(counts.get(&url), Some(&1), "post {n} captured exactly once: {counts:?}");
+        assert_eq!(
+            counts.get(&url),
+            Some(&1),
+            "post {n} captured exactly once: {counts:?}"
+        );
     }
     for n in 1..=2 {
         let url = site.url(&format!("/article/{n}"));
-        assert_eq!(counts.get(&url), Some(&1), "article {n} captured once: {counts:?}");
+        assert_eq!(
+            counts.get(&url),
+            Some(&1),
+            "article {n} captured once: {counts:?}"
+        );
     }
 
     // A post and an article disappear: the re-check records both.
@@ -293,7 +355,10 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     let gone: u64 = status.iter().map(|s| s["gone"].as_u64().unwrap_or(0)).sum();
     assert_eq!(gone, 2, "{status:?}");
     let audit = store.vigil(&["audit"]);
-    assert!(text(&audit.stdout).contains("watch-gone"), "deletions are in the audit trail");
+    assert!(
+        text(&audit.stdout).contains("watch-gone"),
+        "deletions are in the audit trail"
+    );
 
     // 429 with Retry-After: the channel is left alone for as long as asked.
     site.site.lock().expect("site").throttle = 5;
@@ -301,7 +366,11 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     assert_eq!(summary["poll_failures"], 1, "{summary}");
     let hits = site.hits("/s/example_chan");
     let summary = store.run_cycle(false);
-    assert_eq!(site.hits("/s/example_chan"), hits, "not polled again during the backoff: {summary}");
+    assert_eq!(
+        site.hits("/s/example_chan"),
+        hits,
+        "not polled again during the backoff: {summary}"
+    );
     let channel_status = store
         .status()
         .into_iter()
@@ -330,7 +399,15 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     store.run_cycle(true);
     let counts = store.captures_by_source();
     let url = site.url("/example_chan/4");
-    assert_eq!(counts.get(&url), Some(&1), "post 4 captured exactly once after the kill: {counts:?}");
+    assert_eq!(
+        counts.get(&url),
+        Some(&1),
+        "post 4 captured exactly once after the kill: {counts:?}"
+    );
     let verified = store.vigil(&["verify"]);
-    assert!(verified.status.success(), "the store is consistent: {}", text(&verified.stdout));
+    assert!(
+        verified.status.success(),
+        "the store is consistent: {}",
+        text(&verified.stdout)
+    );
 }
