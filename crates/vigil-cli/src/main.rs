@@ -302,6 +302,9 @@ enum WatchCommand {
         /// Poll every source now, whatever its schedule.
         #[arg(long)]
         now: bool,
+        /// Re-check every captured post for deletion now, whatever its schedule.
+        #[arg(long)]
+        recheck_now: bool,
         /// POST a JSON notice of every new capture and deletion to this URL.
         #[arg(long, value_name = "URL")]
         webhook: Option<String>,
@@ -1139,6 +1142,7 @@ async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> 
         WatchCommand::Run {
             once,
             now,
+            recheck_now,
             webhook,
             user_agent,
             allow_private,
@@ -1163,6 +1167,7 @@ async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> 
                 max_captures_per_cycle: 200,
                 max_rechecks_per_cycle: 500,
                 ignore_schedule: now,
+                recheck_all: recheck_now,
                 webhook,
             };
             let blobs = store.blobs()?;

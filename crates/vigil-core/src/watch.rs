@@ -58,6 +58,8 @@ pub struct WatchSettings {
     pub max_rechecks_per_cycle: i64,
     /// Poll every source now, whatever its schedule (`vigil watch run --now`).
     pub ignore_schedule: bool,
+    /// Re-check every captured post now, whatever its schedule (`--recheck-now`).
+    pub recheck_all: bool,
     /// Where to POST a JSON notice of each new capture and deletion (operator-chosen, so
     /// outside the SSRF guard, like the time-stamping authority).
     pub webhook: Option<String>,
@@ -598,7 +600,7 @@ async fn recheck(
     settings: &WatchSettings,
     summary: &mut CycleSummary,
 ) -> Result<(), CoreError> {
-    let until = if settings.ignore_schedule {
+    let until = if settings.recheck_all {
         rfc3339_in(MAX_BACKOFF.as_secs_f64() * 365.0)
     } else {
         now_rfc3339()

@@ -240,7 +240,7 @@ impl TestStore {
     fn run_cycle(&self, now: bool) -> serde_json::Value {
         let mut args = vec!["run", "--once", "--no-media"];
         if now {
-            args.push("--now");
+            args.extend(["--now", "--recheck-now"]);
         }
         let out = self.watch(&args);
         assert!(
