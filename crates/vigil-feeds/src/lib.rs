@@ -65,10 +65,11 @@ pub const MAX_MEDIA_PER_POST: usize = 64;
 /// is longer is skipped, since a cut id or URL would point at something else.
 pub const MAX_FIELD_BYTES: usize = 8 * 1024;
 
-/// The most HTML nodes one call builds, across all the HTML it parses (a Telegram page, or
-/// every description of a feed). A real preview page has a few thousand. Beyond it the call
-/// fails with [`FeedError::TooComplex`]: HTML tree construction can be made to do quadratic
-/// work, and this bounds it.
+/// The most nodes built for one HTML document or fragment (a Telegram page, one feed item's
+/// description); a real preview page has a few thousand. Beyond it the call fails with
+/// [`FeedError::TooComplex`]: HTML tree construction can be made to build a quadratic number
+/// of nodes, and this bounds the memory. A budget of tree-building work, shared by all the
+/// HTML of one call, bounds the time the same way.
 pub const MAX_HTML_NODES: usize = 500_000;
 
 /// The deepest element nesting accepted in HTML or XML; deeper input fails with
