@@ -409,7 +409,7 @@ impl Parser<'_> {
         e: &BytesStart<'_>,
     ) {
         let starts_item = match format {
-            Format::Rss => local == "item" && matches!(ns, Ns::Plain | Ns::Other),
+            Format::Rss => local == "item" && ns == Ns::Plain,
             Format::Atom => local == "entry" && ns == Ns::Atom,
         };
         if starts_item {
