@@ -17,9 +17,11 @@
 //! link targets shown), and the media to capture.
 //!
 //! This crate is pure parsing: no I/O, no other Vigil crate. Its input comes from the sites we
-//! watch, which may be hostile, so every parser accepts any bytes without panicking, refuses
-//! inputs over [`MAX_INPUT_BYTES`], and bounds the work and memory it spends (see the `MAX_`
-//! constants: what is over a limit is refused with an error or cut, as each one documents).
+//! watch, which may be hostile, so every parser takes any bytes and answers with a result or an
+//! error, never a panic (no unwrap or indexing on input here; the tests run every parser over
+//! random mutations of real-shaped pages); it refuses inputs over [`MAX_INPUT_BYTES`] and
+//! bounds the work and memory it spends (see the `MAX_` constants: what is over a limit is
+//! refused with an error or cut, as each one documents).
 //! XML document type declarations are refused outright, so no entity is ever expanded or
 //! fetched (no XXE, no "billion laughs").
 #![deny(missing_docs)]
