@@ -2,12 +2,14 @@
 //! arena, with bounded work and memory, plus the queries and the HTML-to-text rendering the
 //! parsers need.
 //!
-//! Bounds. The HTML5 tree-construction algorithm can be driven into quadratic work (formatting
-//! elements reconstructed again and again, scope checks over a deep stack, children moved by
-//! the adoption agency). Our tree sink counts every node it creates and every operation it
-//! does against a [`Budget`], and refuses nesting deeper than [`MAX_NESTING_DEPTH`]; once a
-//! limit is hit, a guard between the tokenizer and the tree builder drops every further token,
-//! so the rest of the input is only tokenized (linear) and the parse fails with
+//! Bounds. The HTML5 tree-construction algorithm can be driven into quadratic work: formatting
+//! elements reconstructed again and again (nodes), scope checks that walk the whole stack of
+//! open elements for every end tag (time without nodes), children moved by the adoption
+//! agency. Our tree sink counts every node it creates against a [`Budget`] of nodes, and every
+//! operation against a budget of work, where each token costs the depth at which the tree was
+//! last built (about the size of the stack a scope check walks); it refuses nesting deeper
+//! than [`MAX_NESTING_DEPTH`]. Once a limit is hit, a guard between the tokenizer and the tree
+//! builder drops every further token, feeding stops, and the parse fails with
 //! [`FeedError::TooComplex`]. Nodes past the budget are never stored. Nothing here recurses
 //! over the tree, so depth cannot overflow the stack.
 
@@ -31,28 +33,27 @@ use crate::{FeedError, MAX_HTML_NODES, MAX_NESTING_DEPTH};
 pub(crate) type NodeId = u32;
 const NIL: NodeId = NodeId::MAX;
 
-/// Work allowed for all the HTML one public call parses (see [`MAX_HTML_NODES`]).
+/// Units of tree-building work allowed for all the HTML one public call parses: a token costs
+/// one plus the depth the tree was last built at, an append or move one. A Telegram page costs
+/// under a million, 16 MiB of feed descriptions (shallow HTML) some 15 million; the worst input
+/// gets about a second and a half of a debug build before it is cut off.
+const MAX_HTML_WORK: usize = 32 * 1024 * 1024;
+
+/// Work allowed for all the HTML one public call parses (a whole feed shares one), so that
+/// time is bounded however many fragments there are; memory is bounded per document by
+/// [`MAX_HTML_NODES`], each tree being dropped once read.
 pub(crate) struct Budget {
-    nodes: Cell<usize>,
     ops: Cell<usize>,
 }
 
 impl Budget {
     pub(crate) fn new() -> Budget {
-        Budget {
-            nodes: Cell::new(MAX_HTML_NODES),
-            // Operations other than creating nodes (appends, moves): a few per node.
-            ops: Cell::new(MAX_HTML_NODES.saturating_mul(8)),
-        }
+        Budget::with_work(MAX_HTML_WORK)
     }
 
-    fn take_node(&self) -> bool {
-        match self.nodes.get().checked_sub(1) {
-            Some(left) => {
-                self.nodes.set(left);
-                true
-            }
-            None => false,
+    fn with_work(units: usize) -> Budget {
+        Budget {
+            ops: Cell::new(units),
         }
     }
 
@@ -114,6 +115,9 @@ struct Arena<'b> {
     nodes: Vec<Node>,
     budget: &'b Budget,
     stop: Option<&'static str>,
+    /// Depth of the node last linked into the tree: about the size of the stack of open
+    /// elements, which is what a token may make the tree builder walk.
+    last_depth: u32,
 }
 
 struct Sink<'b> {
@@ -146,6 +150,7 @@ impl<'b> Sink<'b> {
                 nodes: vec![document],
                 budget,
                 stop: None,
+                last_depth: 0,
             }),
             stopped: Cell::new(false),
             next_phantom: Cell::new(NIL - 1),
@@ -207,7 +212,7 @@ impl Arena<'_> {
         if self.stop.is_some() {
             return None;
         }
-        if !self.budget.take_node() || self.nodes.len() >= NIL as usize / 2 {
+        if self.nodes.len() > MAX_HTML_NODES || !self.op(1) {
             self.halt("too many HTML nodes");
             return None;
         }
@@ -293,6 +298,7 @@ impl Arena<'_> {
             c.next_sibling = next;
             c.depth = depth;
         }
+        self.last_depth = depth;
         if let Some(p) = self.get_mut(prev) {
             p.next_sibling = child;
         } else if let Some(par) = self.get_mut(parent) {
@@ -500,7 +506,11 @@ impl<'b> TokenSink for Guard<'b> {
     type Handle = Handle;
 
     fn process_token(&self, token: Token, line_number: u64) -> TokenSinkResult<Handle> {
-        if self.builder.sink.stopped.get() {
+        let sink = &self.builder.sink;
+        if !sink.stopped.get() {
+            sink.with(|a| a.op(1 + a.last_depth as usize));
+        }
+        if sink.stopped.get() {
             return TokenSinkResult::Continue;
         }
         self.builder.process_token(token, line_number)
@@ -1064,7 +1074,7 @@ mod tests {
     fn quadratic_formatting_reconstruction_is_bounded() {
         // Each <div>x</div> reconstructs every open formatting element: quadratic node count.
         let mut html = String::new();
-        for i in 0..2000 {
+        for i in 0..300 {
             html.push_str(&format!("<div><b id={i}></div>"));
         }
         for _ in 0..20_000 {
@@ -1073,21 +1083,42 @@ mod tests {
         let started = std::time::Instant::now();
         let budget = Budget::new();
         let result = parse_str(&html, &budget);
-        assert!(matches!(result, Err(FeedError::TooComplex(_))));
+        assert!(matches!(
+            result,
+            Err(FeedError::TooComplex("too many HTML nodes"))
+        ));
         assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 
     #[test]
-    fn budget_is_shared_across_parses() {
-        let budget = Budget::new();
+    fn work_budget_is_shared_across_parses() {
+        let budget = Budget::with_work(2_000_000);
         let chunk = "<span></span>".repeat(1000);
-        let mut failed = false;
-        for _ in 0..(MAX_HTML_NODES / 1000 + 2) {
-            if parse_str(&chunk, &budget).is_err() {
-                failed = true;
-                break;
+        let mut parses = 0;
+        let err = loop {
+            match parse_str(&chunk, &budget) {
+                Ok(_) => parses += 1,
+                Err(e) => break e,
             }
-        }
-        assert!(failed, "the node budget must run out");
+            assert!(parses < 1000, "the work budget must run out");
+        };
+        assert!(parses > 10, "{parses}");
+        assert!(matches!(
+            err,
+            FeedError::TooComplex("too much HTML tree-building work")
+        ));
+    }
+
+    #[test]
+    fn node_limit_is_per_document() {
+        let budget = Budget::new();
+        let many = "<br>".repeat(MAX_HTML_NODES + 10);
+        assert!(matches!(
+            parse_str(&many, &budget),
+            Err(FeedError::TooComplex("too many HTML nodes"))
+        ));
+        // The next document of the same call starts afresh.
+        let few = "<br>".repeat(MAX_HTML_NODES / 2);
+        assert!(parse_str(&few, &budget).is_ok());
     }
 }

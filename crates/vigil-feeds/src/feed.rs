@@ -234,7 +234,7 @@ fn declared_encoding(xml: &[u8]) -> Option<String> {
     let head = head.get(..head.len().min(256))?;
     let head = std::str::from_utf8(head.get(..head.iter().position(|b| *b == b'>')?)?).ok()?;
     let head = head.trim_start().strip_prefix("<?xml")?;
-    let rest = &head[head.find("encoding")? + "encoding".len()..];
+    let rest = head.get(head.find("encoding")? + "encoding".len()..)?;
     let rest = rest.trim_start().strip_prefix('=')?.trim_start();
     let quote = rest.chars().next().filter(|q| *q == '"' || *q == '\'')?;
     let rest = rest.get(1..)?;
@@ -367,8 +367,15 @@ impl Parser<'_> {
             Some(format) => match &mut self.item {
                 None => self.start_outside_item(format, ns, &local, parent_is_channel, depth, e),
                 Some(item) => {
-                    let field =
-                        item_field(self.base, format, ns, &local, depth - item.depth, e, item);
+                    let field = item_field(
+                        self.base,
+                        format,
+                        ns,
+                        &local,
+                        depth.saturating_sub(item.depth),
+                        e,
+                        item,
+                    );
                     if let Some((field, kind)) = field {
                         self.begin(field, kind, depth);
                     } else if format == Format::Atom
@@ -402,7 +409,7 @@ impl Parser<'_> {
         e: &BytesStart<'_>,
     ) {
         let starts_item = match format {
-            Format::Rss => local == "item" && matches!(ns, Ns::Plain | Ns::Other),
+            Format::Rss => local == "item" && ns == Ns::Plain,
             Format::Atom => local == "entry" && ns == Ns::Atom,
         };
         if starts_item {

@@ -17,9 +17,11 @@
 //! link targets shown), and the media to capture.
 //!
 //! This crate is pure parsing: no I/O, no other Vigil crate. Its input comes from the sites we
-//! watch, which may be hostile, so every parser accepts any bytes without panicking, refuses
-//! inputs over [`MAX_INPUT_BYTES`], and bounds the work and memory it spends (see the `MAX_`
-//! constants: what is over a limit is refused with an error or cut, as each one documents).
+//! watch, which may be hostile, so every parser takes any bytes and answers with a result or an
+//! error, never a panic (no unwrap or indexing on input here; the tests run every parser over
+//! random mutations of real-shaped pages); it refuses inputs over [`MAX_INPUT_BYTES`] and
+//! bounds the work and memory it spends (see the `MAX_` constants: what is over a limit is
+//! refused with an error or cut, as each one documents).
 //! XML document type declarations are refused outright, so no entity is ever expanded or
 //! fetched (no XXE, no "billion laughs").
 #![deny(missing_docs)]
@@ -65,10 +67,11 @@ pub const MAX_MEDIA_PER_POST: usize = 64;
 /// is longer is skipped, since a cut id or URL would point at something else.
 pub const MAX_FIELD_BYTES: usize = 8 * 1024;
 
-/// The most HTML nodes one call builds, across all the HTML it parses (a Telegram page, or
-/// every description of a feed). A real preview page has a few thousand. Beyond it the call
-/// fails with [`FeedError::TooComplex`]: HTML tree construction can be made to do quadratic
-/// work, and this bounds it.
+/// The most nodes built for one HTML document or fragment (a Telegram page, one feed item's
+/// description); a real preview page has a few thousand. Beyond it the call fails with
+/// [`FeedError::TooComplex`]: HTML tree construction can be made to build a quadratic number
+/// of nodes, and this bounds the memory. A budget of tree-building work, shared by all the
+/// HTML of one call, bounds the time the same way.
 pub const MAX_HTML_NODES: usize = 500_000;
 
 /// The deepest element nesting accepted in HTML or XML; deeper input fails with
@@ -298,7 +301,6 @@ mod tests {
             "https://nott.me/durov",
             "ftp://t.me/durov",
         ] {
-            assert_ne!(classify(&url(u)), channel("x"), "{u}");
             assert!(
                 !matches!(classify(&url(u)), SourceKind::TelegramChannel { .. }),
                 "{u} is not a channel"
