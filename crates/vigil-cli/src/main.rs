@@ -1172,24 +1172,27 @@ async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> 
             };
             let blobs = store.blobs()?;
             let log = store.log()?;
-            let client = vigil_capture::http::PageClient::new(settings.capture.http.clone())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            loop {
-                let summary =
-                    watch::run_cycle(&store.catalog, blobs.clone(), &log, &client, &settings)
-                        .await?;
-                output::print_watch_cycle(&summary, json);
-                if once {
-                    break;
-                }
-                // Sleep until the next source is due, checking at least every 30 s.
-                let wait = watch::seconds_until_due(&store.catalog)
-                    .await?
-                    .clamp(1.0, 30.0);
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_secs_f64(wait)) => {}
-                    _ = tokio::signal::ctrl_c() => break,
-                }
+            let mut failed = None;
+            watch::run_loop(
+                &store.catalog,
+                blobs,
+                &log,
+                &settings,
+                once,
+                |result| match result {
+                    Ok(summary) => output::print_watch_cycle(summary, json),
+                    Err(e) => {
+                        eprintln!("vigil: watch cycle failed: {e}");
+                        failed = Some(e.to_string());
+                    }
+                },
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+            )
+            .await?;
+            if once && let Some(e) = failed {
+                bail!("{e}");
             }
         }
     }
@@ -1846,7 +1849,49 @@ async fn serve_cmd(
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
         }
     };
+    // Watched sources are polled while the workspace runs, through the SSRF guard.
+    let watcher = {
+        let catalog = store.catalog.clone();
+        let blobs = store.blobs()?;
+        let log = store.log()?;
+        let settings = vigil_core::watch::WatchSettings {
+            capture: vigil_core::capture::CaptureSettings::from_config(
+                &store.config,
+                "watch".into(),
+                NetPolicy::default(),
+            )?,
+            hosts_at_once: 8,
+            max_sources_per_cycle: 5000,
+            max_captures_per_cycle: 200,
+            max_rechecks_per_cycle: 500,
+            ignore_schedule: false,
+            recheck_all: false,
+            webhook: None,
+        };
+        tokio::spawn(async move {
+            let report =
+                |r: &Result<vigil_core::watch::CycleSummary, vigil_core::CoreError>| match r {
+                    Ok(s) if s.polled > 0 => tracing::info!(
+                        polled = s.polled,
+                        new = s.new_posts,
+                        captured = s.captured,
+                        gone = s.gone,
+                        "watch cycle"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "watch cycle failed"),
+                };
+            let never = std::future::pending::<()>();
+            if let Err(e) =
+                vigil_core::watch::run_loop(&catalog, blobs, &log, &settings, false, report, never)
+                    .await
+            {
+                tracing::error!(error = %e, "watching stopped");
+            }
+        })
+    };
     vigil_web::serve(state, listener, shutdown).await?;
+    watcher.abort();
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -231,6 +231,40 @@ pub async fn seconds_until_due(catalog: &Catalog) -> Result<f64, CoreError> {
     })
 }
 
+/// Runs cycles until `stop` resolves (or once), sleeping until the next source is due (at
+/// most 30 s between looks, so that sources added meanwhile are seen): `vigil watch run` in
+/// the foreground, and `vigil serve` in the background. A failed cycle is reported and the
+/// next one tried after a pause; `on_cycle` hears of each.
+pub async fn run_loop(
+    catalog: &Catalog,
+    blobs: Arc<BlobStore>,
+    log: &Log,
+    settings: &WatchSettings,
+    once: bool,
+    mut on_cycle: impl FnMut(&Result<CycleSummary, CoreError>),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), CoreError> {
+    let client = PageClient::new(settings.capture.http.clone())
+        .map_err(|e| CoreError::Usage(format!("watch: {e}")))?;
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let result = run_cycle(catalog, blobs.clone(), log, &client, settings).await;
+        on_cycle(&result);
+        if once {
+            return result.map(|_| ());
+        }
+        let wait = match result {
+            Ok(_) => seconds_until_due(catalog).await.unwrap_or(30.0),
+            Err(_) => 30.0,
+        }
+        .clamp(1.0, 30.0);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
+            _ = &mut stop => return Ok(()),
+        }
+    }
+}
+
 /// What one cycle did.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct CycleSummary {
