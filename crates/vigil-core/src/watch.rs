@@ -476,6 +476,16 @@ async fn record_poll(
     Ok(())
 }
 
+/// Every source, removed ones included (their pending posts are still captured), by id.
+async fn sources_by_id(catalog: &Catalog) -> Result<BTreeMap<i64, WatchSource>, CoreError> {
+    Ok(catalog
+        .watch_sources(true)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect())
+}
+
 /// Collects the captures a run committed.
 #[derive(Default)]
 struct Committed(std::sync::Mutex<Vec<StoredCapture>>);
@@ -503,12 +513,7 @@ async fn capture_pending(
     if pending.is_empty() {
         return Ok(());
     }
-    let sources: BTreeMap<i64, WatchSource> = catalog
-        .watch_sources(true)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
+    let sources = sources_by_id(catalog).await?;
     let mut to_capture = Vec::new();
     for post in pending {
         // Captured before a kill, not yet linked: link it, never capture twice.
@@ -645,12 +650,7 @@ async fn recheck(
     if due.is_empty() {
         return Ok(());
     }
-    let sources: BTreeMap<i64, WatchSource> = catalog
-        .watch_sources(true)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
+    let sources = sources_by_id(catalog).await?;
     for post in due {
         let Some(source) = sources.get(&post.source_id) else {
             continue;

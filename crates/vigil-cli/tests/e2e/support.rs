@@ -166,7 +166,8 @@ pub const VIDEO: &[u8] = &[
     b'm', b'm', b'p', b'4', b'1',
 ];
 
-fn serve(mut stream: TcpStream, me: SocketAddr) -> std::io::Result<()> {
+/// Reads a request's head (a test server ignores bodies); returns its target (path?query).
+pub fn read_request_target(stream: &TcpStream) -> std::io::Result<String> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
@@ -177,11 +178,15 @@ fn serve(mut stream: TcpStream, me: SocketAddr) -> std::io::Result<()> {
             break;
         }
     }
-    let path = request_line
+    Ok(request_line
         .split_whitespace()
         .nth(1)
         .unwrap_or("/")
-        .to_owned();
+        .to_owned())
+}
+
+fn serve(mut stream: TcpStream, me: SocketAddr) -> std::io::Result<()> {
+    let path = read_request_target(&stream)?;
     let respond = |s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]| {
         let mut head = format!(
             "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",

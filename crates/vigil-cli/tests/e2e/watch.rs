@@ -4,7 +4,7 @@
 //! recorded, the backoff respected and nothing lost.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -131,21 +131,7 @@ fn answer(
     site: &Mutex<Site>,
     me: std::net::SocketAddr,
 ) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    let target = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_owned();
+    let target = read_request_target(&stream)?;
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let (status, headers, body, delay): (&str, Vec<(&str, String)>, Vec<u8>, Duration) = {
         let mut s = site.lock().expect("site");
