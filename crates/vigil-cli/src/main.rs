@@ -288,6 +288,7 @@ enum WatchCommand {
     },
     /// The watched sources: schedule, last poll and its outcome, posts seen, captured,
     /// pending, failed and deleted.
+    #[command(alias = "status")]
     List,
     /// Stop watching a source (its posts and captures stay).
     Remove {

@@ -29,6 +29,7 @@ pub mod media;
 mod pages;
 mod security;
 mod upload;
+mod watch;
 mod work;
 
 use std::net::SocketAddr;
@@ -107,6 +108,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/persons/{id}", get(work::person))
         .route("/persons/{id}/incidents", post(work::person_incident))
         .route("/search", get(find::page))
+        .route("/watch", get(watch::page))
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
         .nest("/api/v1", api::router())

@@ -305,6 +305,7 @@ async fn every_endpoint_for_every_role() {
             format!("/items/{c}/derived/{t}"),
             [S::SEE_OTHER, S::NOT_FOUND, S::NOT_FOUND, S::NOT_FOUND],
         ),
+        ("/watch".into(), [S::SEE_OTHER, S::OK, S::OK, S::OK]),
         ("/api/v1/me".into(), [S::UNAUTHORIZED, S::OK, S::OK, S::OK]),
         (
             "/api/v1/captures".into(),
@@ -2285,5 +2286,110 @@ async fn uploads_go_into_a_collection_the_uploader_belongs_to() {
         page.status,
         StatusCode::NOT_FOUND,
         "kept from other collections"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_watch_page_shows_the_sources_of_ones_collections_and_their_deletions() {
+    let w = world().await;
+    let s = &w.state;
+    let add = |url: &'static str, collection_id: i64| vigil_store::NewWatchSource {
+        url,
+        kind: "telegram",
+        poll_url: url,
+        every_secs: 600,
+        recheck_secs: 3600,
+        note: None,
+        tags: &[],
+        collection_id,
+        added_by: "tester",
+        at: "2026-11-27T10:00:00.000000Z",
+    };
+    let open = s
+        .catalog
+        .add_watch_source(&add("https://t.me/open_channel", 1))
+        .await
+        .expect("add")
+        .expect("new");
+    s.catalog
+        .add_watch_source(&add("https://t.me/case_channel", 2))
+        .await
+        .expect("add")
+        .expect("new");
+    let outcome = vigil_store::PollOutcome {
+        at: "2026-11-27T10:01:00.000000Z",
+        outcome: "ok",
+        error: None,
+        next_poll_at: "2026-11-27T10:11:00.000000Z",
+        consecutive_failures: 0,
+    };
+    let post = vigil_store::SeenPost {
+        post_key: "open_channel/7",
+        url: "https://t.me/open_channel/7",
+        author: None,
+        published_at: None,
+    };
+    s.catalog
+        .record_watch_poll(open.id, &outcome, &[post])
+        .await
+        .expect("poll");
+    let digest: vigil_store::Sha256Digest = w.public_item.parse().expect("digest");
+    let size = s
+        .catalog
+        .item(&digest)
+        .await
+        .expect("item")
+        .expect("stored")
+        .size;
+    let capture = s
+        .catalog
+        .commit_captures(&[capture_of(
+            "https://t.me/open_channel/7",
+            "2026-11-27T10:02:00.000000Z",
+            (digest, size),
+            None,
+        )])
+        .await
+        .expect("capture")[0];
+    s.catalog
+        .link_watch_capture(
+            open.id,
+            "open_channel/7",
+            capture,
+            "2026-11-27T11:00:00.000000Z",
+        )
+        .await
+        .expect("link");
+    s.catalog
+        .record_watch_check(
+            open.id,
+            "open_channel/7",
+            "2026-11-27T11:00:00.000000Z",
+            Some("not-found-page"),
+            false,
+            "2026-11-27T12:00:00.000000Z",
+        )
+        .await
+        .expect("check");
+
+    let (vera, _) = sign_in(s, "vera", "a long passphrase").await;
+    let (admin, _) = sign_in(s, "admin", "a long passphrase").await;
+    let page = call(s, get("/watch", Some(&vera))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("https://t.me/open_channel"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("case_channel"),
+        "another collection's source stays hidden"
+    );
+    assert!(page.body.contains("Deleted at their source"));
+    assert!(page.body.contains("not-found-page"));
+    let page = call(s, get("/watch", Some(&admin))).await;
+    assert!(
+        page.body.contains("case_channel"),
+        "admins see every source"
     );
 }

@@ -1,0 +1,61 @@
+//! `GET /watch`: the watched channels and feeds of the account's collections (admins: all),
+//! with their last poll, what failed, how many posts were captured, and which were deleted at
+//! their source since we captured them. Sources are added with `vigil watch add`.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use vigil_store::{Role, User, WatchPost};
+
+use crate::auth::SignedIn;
+use crate::{AppState, WebError};
+
+#[derive(Template)]
+#[template(path = "watch.html")]
+struct WatchPage<'a> {
+    user: Option<&'a User>,
+    csrf: &'a str,
+    sources: Vec<vigil_core::watch::SourceStatus>,
+    /// Captured posts found deleted at their source: (source URL, post).
+    gone: Vec<(String, WatchPost)>,
+}
+
+/// `GET /watch` (every signed-in role; only sources of the account's collections).
+pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+    let mine = state.catalog.collections_of(who.user().id).await?;
+    let sources: Vec<_> = vigil_core::watch::status(&state.catalog)
+        .await
+        .map_err(|e| WebError::internal(e, false))?
+        .into_iter()
+        .filter(|s| who.user().role == Role::Admin || mine.contains(&s.source.collection_id))
+        .collect();
+    let mut gone = Vec::new();
+    for s in &sources {
+        for post in state.catalog.watch_posts_of(s.source.id, 1000).await? {
+            if post.gone_at.is_some() {
+                gone.push((s.source.url.clone(), post));
+            }
+        }
+    }
+    gone.sort_by(|a, b| b.1.gone_at.cmp(&a.1.gone_at));
+    vigil_core::accounts::audit(
+        &state.catalog,
+        Some(who.user()),
+        "view",
+        "watch",
+        serde_json::json!({}),
+        who.client.ip.as_deref(),
+    )
+    .await?;
+    WatchPage {
+        user: Some(who.user()),
+        csrf: &who.session.csrf_token,
+        sources,
+        gone,
+    }
+    .render()
+    .map(|h| axum::response::Html(h).into_response())
+    .map_err(|e| WebError::internal(e, false))
+}
