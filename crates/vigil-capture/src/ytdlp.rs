@@ -101,6 +101,50 @@ impl YtDlp {
         })
     }
 
+    /// Lists the newest `limit` entries of a channel or playlist without downloading anything
+    /// (`--flat-playlist --dump-single-json`): the JSON document (at most `opts.max_bytes`),
+    /// or what went wrong, in yt-dlp's words.
+    pub async fn list(
+        &self,
+        url: &str,
+        limit: usize,
+        opts: &MediaOptions,
+    ) -> Result<Vec<u8>, String> {
+        let args: Vec<OsString> = [
+            "--ignore-config",
+            "--no-cache-dir",
+            "--no-color",
+            "--flat-playlist",
+            "--dump-single-json",
+            "--playlist-end",
+            &limit.max(1).to_string(),
+            "--proxy",
+            &opts.proxy,
+            "--socket-timeout",
+            &opts.socket_timeout.as_secs().max(1).to_string(),
+            "--",
+            url,
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        let out = run_tool(
+            &self.program,
+            &args,
+            None,
+            opts.timeout,
+            opts.max_bytes.min(64 << 20) as usize,
+            INSTALL_HINT,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        if !out.success() {
+            return Err(error_line(&out.stderr_tail)
+                .unwrap_or_else(|| format!("yt-dlp exited with {:?}", out.code)));
+        }
+        Ok(out.stdout)
+    }
+
     /// Downloads what yt-dlp finds at `url` into `dir` (an empty private directory).
     pub async fn download(
         &self,

@@ -310,7 +310,8 @@ pub async fn run_cycle(
     // What the sources said of their new posts, for their captures in this cycle (a post
     // left pending by a stopped run is captured later from its page alone).
     let mut described = Described::new();
-    for polled in poll_all(client, due, settings.hosts_at_once.max(1)).await {
+    let lister = PlaylistLister::prepare(&settings.capture, &due).await;
+    for polled in poll_all(client, &lister, due, settings.hosts_at_once.max(1)).await {
         summary.polled += 1;
         record_poll(catalog, polled, &mut described, &mut summary).await?;
     }
@@ -320,7 +321,12 @@ pub async fn run_cycle(
 }
 
 /// Polls sources, hosts in parallel, one request at a time per host.
-async fn poll_all(client: &PageClient, due: Vec<WatchSource>, hosts_at_once: usize) -> Vec<Polled> {
+async fn poll_all(
+    client: &PageClient,
+    lister: &PlaylistLister,
+    due: Vec<WatchSource>,
+    hosts_at_once: usize,
+) -> Vec<Polled> {
     let mut by_host: BTreeMap<String, Vec<WatchSource>> = BTreeMap::new();
     for s in due {
         let host = url::Url::parse(&s.poll_url)
@@ -334,7 +340,11 @@ async fn poll_all(client: &PageClient, due: Vec<WatchSource>, hosts_at_once: usi
         .map(|sources| async move {
             let mut out = Vec::with_capacity(sources.len());
             for source in sources {
-                let result = poll_one(client, &source).await;
+                let result = if source.kind == "playlist" {
+                    lister.list(&source).await
+                } else {
+                    poll_one(client, &source).await
+                };
                 out.push(Polled { source, result });
             }
             out
@@ -363,10 +373,10 @@ async fn poll_one(
             page.retry_after,
         ));
     }
-    let parsed = match source.kind.as_str() {
-        "telegram" => vigil_feeds::parse_telegram_preview(&page.body, &page.final_url),
-        "feed" => vigil_feeds::parse_feed(&page.body, &page.final_url),
-        _ => vigil_feeds::parse_feed(&page.body, &page.final_url),
+    let parsed = if source.kind == "telegram" {
+        vigil_feeds::parse_telegram_preview(&page.body, &page.final_url)
+    } else {
+        vigil_feeds::parse_feed(&page.body, &page.final_url)
     };
     let mut page = parsed.map_err(|e| ("unreadable".to_owned(), e.to_string(), None))?;
     if source.kind == "telegram" {
@@ -395,6 +405,71 @@ fn rebase_posts(page: &mut FeedPage, base: Option<&url::Url>) {
             let _ = u.set_port(base.port());
             post.url = u.to_string();
         }
+    }
+}
+
+/// Lists channels and playlists with yt-dlp, through the same guard proxy as captures; only
+/// started when a cycle has such a source.
+struct PlaylistLister {
+    tool: Result<
+        (
+            vigil_capture::ytdlp::YtDlp,
+            vigil_capture::ytdlp::MediaOptions,
+        ),
+        String,
+    >,
+    _proxy: Option<vigil_capture::proxy::GuardProxy>,
+}
+
+/// Entries listed per playlist poll (the newest; older ones were seen before).
+const PLAYLIST_ENTRIES: usize = 50;
+
+impl PlaylistLister {
+    async fn prepare(settings: &CaptureSettings, due: &[WatchSource]) -> PlaylistLister {
+        let unused = |why: &str| PlaylistLister {
+            tool: Err(why.to_owned()),
+            _proxy: None,
+        };
+        if !due.iter().any(|s| s.kind == "playlist") {
+            return unused("no playlist is due");
+        }
+        let ytdlp =
+            match vigil_capture::ytdlp::YtDlp::locate(settings.media.yt_dlp.as_deref()).await {
+                Ok(y) => y,
+                Err(why) => return unused(&why),
+            };
+        let proxy = match vigil_capture::proxy::GuardProxy::start(
+            settings.http.policy.clone(),
+            settings.http.connect_timeout,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => return unused(&format!("could not start the guard proxy: {e}")),
+        };
+        let options = vigil_capture::ytdlp::MediaOptions {
+            max_bytes: 16 << 20,
+            timeout: settings.media.timeout,
+            socket_timeout: settings.http.read_timeout,
+            proxy: proxy.url(),
+        };
+        PlaylistLister {
+            tool: Ok((ytdlp, options)),
+            _proxy: Some(proxy),
+        }
+    }
+
+    async fn list(&self, source: &WatchSource) -> Result<FeedPage, (String, String, Option<u64>)> {
+        let (ytdlp, options) = self
+            .tool
+            .as_ref()
+            .map_err(|why| ("yt-dlp".to_owned(), why.clone(), None))?;
+        let json = ytdlp
+            .list(&source.poll_url, PLAYLIST_ENTRIES, options)
+            .await
+            .map_err(|why| ("yt-dlp".to_owned(), why, None))?;
+        vigil_feeds::parse_ytdlp_playlist(&json)
+            .map_err(|e| ("unreadable".to_owned(), e.to_string(), None))
     }
 }
 

@@ -397,3 +397,76 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         text(&verified.stdout)
     );
 }
+
+#[test]
+fn playlists_are_listed_with_yt_dlp_and_their_videos_captured_once() {
+    let site = SiteServer::start();
+    {
+        let mut s = site.site.lock().expect("site");
+        s.posts.insert(1, ("a video".into(), false));
+        s.posts.insert(2, ("another video".into(), false));
+    }
+    let store = TestStore::new();
+    // A stand-in for yt-dlp that lists two entries of a channel (the real one is not run
+    // in tests: it would reach the internet).
+    let bin = store.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let fake = bin.join("yt-dlp");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\n\
+             case \"$*\" in *--version*) echo 2026.01.01; exit 0;; esac\n\
+             echo '{{\"_type\": \"playlist\", \"id\": \"chan\", \"title\": \"Channel\", \"entries\": [\
+             {{\"id\": \"v1\", \"url\": \"{a}\", \"title\": \"First\", \"timestamp\": 1795000000}},\
+             {{\"id\": \"v2\", \"url\": \"{b}\", \"title\": \"Second\", \"timestamp\": 1795000100}}]}}'\n",
+            a = site.url("/example_chan/1"),
+            b = site.url("/example_chan/2"),
+        ),
+    )
+    .expect("fake yt-dlp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let mut c = store.cmd();
+        c.env("PATH", &path)
+            .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
+            .args(["--json", "watch"])
+            .args(args);
+        c.output().expect("vigil watch")
+    };
+    let out = run(&["add", "https://www.youtube.com/@example/videos"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("\"kind\":\"playlist\""),
+        "{}",
+        text(&out.stdout)
+    );
+    for _ in 0..2 {
+        // Captures go through the page path only (--no-media): the stand-in cannot download.
+        let out = run(&["run", "--once", "--now", "--no-media"]);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    let counts = store.captures_by_source();
+    for n in 1..=2 {
+        let url = site.url(&format!("/example_chan/{n}"));
+        assert_eq!(
+            counts.get(&url),
+            Some(&1),
+            "video {n} captured once: {counts:?}"
+        );
+    }
+}
