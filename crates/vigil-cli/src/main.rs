@@ -1170,6 +1170,10 @@ async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> 
                 ignore_schedule: now,
                 recheck_all: recheck_now,
                 webhook,
+                enrich: Some(watch::WatchEnrichment {
+                    pdq_index: store.layout.pdq_index(),
+                    lock: Default::default(),
+                }),
             };
             let blobs = store.blobs()?;
             let log = store.log()?;
@@ -1868,6 +1872,10 @@ async fn serve_cmd(
             ignore_schedule: false,
             recheck_all: false,
             webhook: None,
+            enrich: Some(vigil_core::watch::WatchEnrichment {
+                pdq_index: store.layout.pdq_index(),
+                lock: state.enrich_lock.clone(),
+            }),
         };
         tokio::spawn(async move {
             let report =

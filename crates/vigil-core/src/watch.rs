@@ -63,6 +63,19 @@ pub struct WatchSettings {
     /// Where to POST a JSON notice of each new capture and deletion (operator-chosen, so
     /// outside the SSRF guard, like the time-stamping authority).
     pub webhook: Option<String>,
+    /// Enrich what a cycle captured (hashes, near-duplicates, metadata, previews) before the
+    /// next one; `None` leaves it to `vigil enrich`.
+    pub enrich: Option<WatchEnrichment>,
+}
+
+/// How a cycle's captures are enriched.
+#[derive(Clone)]
+pub struct WatchEnrichment {
+    /// The near-duplicate index snapshot (`StoreLayout::pdq_index`).
+    pub pdq_index: std::path::PathBuf,
+    /// Held while enriching, so that one enrichment runs at a time in a process (the
+    /// workspace shares its own).
+    pub lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A source to watch, as given.
@@ -315,7 +328,30 @@ pub async fn run_cycle(
         summary.polled += 1;
         record_poll(catalog, polled, &mut described, &mut summary).await?;
     }
-    capture_pending(catalog, blobs, log, settings, &mut described, &mut summary).await?;
+    capture_pending(
+        catalog,
+        blobs.clone(),
+        log,
+        settings,
+        &mut described,
+        &mut summary,
+    )
+    .await?;
+    if summary.captured > 0
+        && let Some(e) = &settings.enrich
+    {
+        let _one_at_a_time = e.lock.lock().await;
+        let enriched = crate::enrich::enrich(
+            catalog,
+            &blobs,
+            &crate::enrich::EnrichOptions::default(),
+            &e.pdq_index,
+        )
+        .await?;
+        if enriched.derivations > 0 {
+            log.publish(catalog).await?;
+        }
+    }
     recheck(catalog, client, settings, &mut summary).await?;
     Ok(summary)
 }

@@ -59,8 +59,9 @@ pub struct AppState {
     pub capture_settings: Option<vigil_core::capture::CaptureSettings>,
     /// The full-text index (`None`: search answers that it is off).
     pub search: Option<std::sync::RwLock<vigil_search::SearchIndex>>,
-    /// One enrichment run at a time, in the background after uploads.
-    pub enrich_lock: tokio::sync::Mutex<()>,
+    /// One enrichment run at a time, in the background after uploads (and after watched
+    /// sources' captures, which share it).
+    pub enrich_lock: Arc<tokio::sync::Mutex<()>>,
     /// Mark cookies `Secure` (on unless serving plain HTTP to another machine for testing:
     /// browsers accept secure cookies from `http://localhost` and `127.0.0.1`).
     pub secure_cookies: bool,

@@ -302,6 +302,26 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     assert_eq!(summary["new_posts"], 4, "{summary}");
     assert_eq!(summary["captured"], 4, "{summary}");
 
+    // What a cycle captured is enriched before the next (every job has run on it).
+    let (_, lines) = store.vigil_json(&["list"]);
+    let post_item = lines[0]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["source"] == site.url("/example_chan/1").as_str())
+        .map(|c| c["items"][0]["sha256"].as_str().expect("sha").to_owned())
+        .expect("the first post's capture");
+    let (_, inspected) = store.vigil_json(&["inspect", &post_item]);
+    let jobs = inspected[0]["item"]["jobs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        jobs.len(),
+        3,
+        "analysis, metadata and preview ran: {jobs:?}"
+    );
+
     // A new post; the next cycle captures it alone.
     site.site
         .lock()
