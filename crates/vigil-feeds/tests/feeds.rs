@@ -1,27 +1,9 @@
 //! RSS 2.0 and Atom 1.0 feeds, on fixtures shaped like real ones, and the XML attacks.
 #![allow(clippy::unwrap_used)]
 
-use url::Url;
-use vigil_feeds::{FeedError, MediaRef, MediaRefKind, parse_feed};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn url(s: &str) -> Url {
-    Url::parse(s).unwrap()
-}
-
-fn media(url: &str, kind: MediaRefKind) -> MediaRef {
-    MediaRef {
-        url: url.into(),
-        kind,
-    }
-}
+mod common;
+use common::*;
+use vigil_feeds::{FeedError, MediaRefKind, parse_feed};
 
 #[test]
 fn rss_items_become_posts() {

@@ -2,6 +2,8 @@
 //! or a bounded result, quickly, and never panic.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::*;
 use std::time::{Duration, Instant};
 
 use url::Url;
@@ -10,14 +12,6 @@ use vigil_feeds::{
     MAX_TEXT_BYTES, Post, PostStatus, TEXT_TRUNCATED_MARK, parse_feed, parse_telegram_post,
     parse_telegram_preview, parse_ytdlp_playlist,
 };
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn tg_base() -> Url {
     Url::parse("https://t.me/s/example_news").unwrap()

@@ -1,30 +1,12 @@
 //! The Telegram preview page and the post embed page, on fixtures shaped like the real ones.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::*;
 use url::Url;
 use vigil_feeds::{
-    FeedError, MediaRef, MediaRefKind, Post, PostStatus, parse_telegram_post,
-    parse_telegram_preview,
+    FeedError, MediaRefKind, Post, PostStatus, parse_telegram_post, parse_telegram_preview,
 };
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn url(s: &str) -> Url {
-    Url::parse(s).unwrap()
-}
-
-fn media(url: &str, kind: MediaRefKind) -> MediaRef {
-    MediaRef {
-        url: url.into(),
-        kind,
-    }
-}
 
 fn preview() -> Vec<Post> {
     let page = parse_telegram_preview(

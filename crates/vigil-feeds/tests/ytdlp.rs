@@ -1,15 +1,9 @@
 //! yt-dlp flat playlists, in both output forms.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::*;
 use vigil_feeds::{FeedError, MediaRefKind, parse_ytdlp_playlist};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 #[test]
 fn single_json_playlist() {
