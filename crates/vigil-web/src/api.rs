@@ -66,13 +66,8 @@ async fn persons(
 /// `POST /api/v1/persons` (investigators, admins).
 async fn create_person(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
-    b: Result<Json<NewPerson>, JsonRejection>,
+    Edit { who, body: new }: Edit<NewPerson>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let new = body(b)?;
     let created = persons::create(
         &state.catalog,
         who.user(),
@@ -101,14 +96,9 @@ async fn person(
 /// `PUT /api/v1/persons/{id}`: all fields; answers the fields that changed.
 async fn update_person(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    b: Result<Json<PersonFields>, JsonRejection>,
+    Edit { who, body: fields }: Edit<PersonFields>,
 ) -> Result<Json<Value>, WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let fields = body(b)?;
     let changed = persons::update(
         &state.catalog,
         who.user(),
@@ -133,14 +123,9 @@ struct PersonIncident {
 /// `POST /api/v1/persons/{id}/incidents`.
 async fn person_incident(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    b: Result<Json<PersonIncident>, JsonRejection>,
+    Edit { who, body: l }: Edit<PersonIncident>,
 ) -> Result<Json<Value>, WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let l = body(b)?;
     let changed = persons::link_incident(
         &state.catalog,
         who.user(),
@@ -166,14 +151,9 @@ struct PersonItem {
 /// `POST /api/v1/persons/{id}/items`.
 async fn person_item(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    b: Result<Json<PersonItem>, JsonRejection>,
+    Edit { who, body: l }: Edit<PersonItem>,
 ) -> Result<Json<Value>, WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let l = body(b)?;
     let changed = persons::link_item(
         &state.catalog,
         who.user(),
@@ -198,6 +178,36 @@ fn incident_error(e: IncidentError) -> WebError {
 }
 
 /// A JSON body, or a JSON error saying what is wrong with it.
+/// A state-changing API request by an investigator or admin: the session, its CSRF header,
+/// the role, then the JSON body, checked in that order (a forged or unauthorised request
+/// never has its body read).
+pub(crate) struct Edit<T> {
+    who: SignedIn,
+    body: T,
+}
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<Arc<AppState>> for Edit<T> {
+    type Rejection = WebError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &Arc<AppState>,
+    ) -> Result<Self, WebError> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body_bytes) = request.into_parts();
+        let who = SignedIn::from_request_parts(&mut parts, state).await?;
+        csrf(&who, &parts.headers)?;
+        who.require(Role::Investigator)?;
+        let json =
+            Json::<T>::from_request(axum::extract::Request::from_parts(parts, body_bytes), state)
+                .await;
+        Ok(Edit {
+            body: body(json)?,
+            who,
+        })
+    }
+}
+
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, WebError> {
     b.map(|Json(v)| v)
         .map_err(|e| WebError::bad_request(e.body_text(), true))
@@ -248,13 +258,8 @@ fn default_collection() -> i64 {
 /// `POST /api/v1/incidents` (investigators, admins).
 async fn create_incident(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
-    b: Result<Json<NewIncident>, JsonRejection>,
+    Edit { who, body: new }: Edit<NewIncident>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let new = body(b)?;
     let created = incidents::create(
         &state.catalog,
         who.user(),
@@ -291,14 +296,9 @@ struct IncidentUpdate {
 /// `PUT /api/v1/incidents/{id}`: all fields and the status; answers the changes recorded.
 async fn update_incident(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    b: Result<Json<IncidentUpdate>, JsonRejection>,
+    Edit { who, body: u }: Edit<IncidentUpdate>,
 ) -> Result<Json<Value>, WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let u = body(b)?;
     let changes = incidents::update(
         &state.catalog,
         who.user(),
@@ -330,14 +330,9 @@ fn yes() -> bool {
 /// `POST /api/v1/incidents/{id}/links`: add or remove a tag, label or item.
 async fn link(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    b: Result<Json<Link>, JsonRejection>,
+    Edit { who, body: l }: Edit<Link>,
 ) -> Result<Json<Value>, WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let l = body(b)?;
     let changed = incidents::link(
         &state.catalog,
         who.user(),
@@ -362,14 +357,9 @@ struct CommentBody {
 /// `POST /api/v1/incidents/{id}/comments`.
 async fn add_comment(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Edit { who, body: c }: Edit<CommentBody>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let c = body(b)?;
     let comment = incidents::comment(
         &state.catalog,
         who.user(),
@@ -386,14 +376,9 @@ async fn add_comment(
 /// `PUT /api/v1/incidents/{id}/comments/{comment}` (its author, or an admin).
 async fn edit_comment(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path((id, comment)): Path<(i64, i64)>,
-    b: Result<Json<CommentBody>, JsonRejection>,
+    Edit { who, body: c }: Edit<CommentBody>,
 ) -> Result<StatusCode, WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let c = body(b)?;
     incidents::edit_comment(
         &state.catalog,
         who.user(),
@@ -417,14 +402,9 @@ struct PublisherBody {
 /// `PUT /api/v1/items/{sha256}/publisher`: who published the footage.
 async fn set_publisher(
     State(state): State<Arc<AppState>>,
-    who: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    b: Result<Json<PublisherBody>, JsonRejection>,
+    Edit { who, body: p }: Edit<PublisherBody>,
 ) -> Result<StatusCode, WebError> {
-    csrf(&who, &headers)?;
-    who.require(Role::Investigator)?;
-    let p = body(b)?;
     let digest: vigil_store::Sha256Digest = id.parse().map_err(|_| WebError::not_found(true))?;
     incidents::set_publisher(
         &state.catalog,
