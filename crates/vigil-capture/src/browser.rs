@@ -138,9 +138,19 @@ impl Chromium {
                 program: self.program.clone(),
                 message,
             })?;
-        let secs = opts.timeout.as_secs();
-        let (mut browser, mut handler) =
-            match tokio::time::timeout(opts.timeout, Browser::launch(config)).await {
+        let running = self.launch(config, opts.timeout).await?;
+        let result = tokio::time::timeout(opts.timeout, take(&running.browser, url)).await;
+        running.close(result).await
+    }
+
+    /// Starts the browser with `config`, within `timeout`, and pumps its events.
+    async fn launch(
+        &self,
+        config: BrowserConfig,
+        timeout: Duration,
+    ) -> Result<Running, SnapshotError> {
+        let (browser, mut handler) =
+            match tokio::time::timeout(timeout, Browser::launch(config)).await {
                 Ok(Ok(b)) => b,
                 Ok(Err(e)) => {
                     return Err(SnapshotError::Launch {
@@ -148,17 +158,34 @@ impl Chromium {
                         message: e.to_string(),
                     });
                 }
-                Err(_) => return Err(SnapshotError::Timeout(secs)),
+                Err(_) => return Err(SnapshotError::Timeout(timeout.as_secs())),
             };
         let pump = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        let result = tokio::time::timeout(opts.timeout, take(&browser, url)).await;
-        let _ = browser.close().await;
-        let _ = browser.kill().await;
-        pump.abort();
-        match result {
-            Ok(r) => r,
-            Err(_) => Err(SnapshotError::Timeout(secs)),
-        }
+        Ok(Running {
+            browser,
+            pump,
+            timeout,
+        })
+    }
+}
+
+/// A started browser: closed and killed by [`Running::close`], whatever the work gave.
+struct Running {
+    browser: Browser,
+    pump: tokio::task::JoinHandle<()>,
+    timeout: Duration,
+}
+
+impl Running {
+    /// Ends the browser and returns what the work gave (a time-out as its error).
+    async fn close<T>(
+        mut self,
+        result: Result<Result<T, SnapshotError>, tokio::time::error::Elapsed>,
+    ) -> Result<T, SnapshotError> {
+        let _ = self.browser.close().await;
+        let _ = self.browser.kill().await;
+        self.pump.abort();
+        result.unwrap_or_else(|_| Err(SnapshotError::Timeout(self.timeout.as_secs())))
     }
 }
 
@@ -172,6 +199,13 @@ impl Chromium {
         profile_dir: &Path,
         timeout: Duration,
     ) -> Result<Vec<u8>, SnapshotError> {
+        let url = std::fs::canonicalize(html)
+            .ok()
+            .and_then(|p| url::Url::from_file_path(p).ok())
+            .ok_or_else(|| {
+                SnapshotError::Page(format!("{} is not a readable file", html.display()))
+            })?
+            .to_string();
         let config = BrowserConfig::builder()
             .chrome_executable(&self.program)
             .no_sandbox()
@@ -195,29 +229,10 @@ impl Chromium {
                 program: self.program.clone(),
                 message,
             })?;
-        let secs = timeout.as_secs();
-        let (mut browser, mut handler) =
-            match tokio::time::timeout(timeout, Browser::launch(config)).await {
-                Ok(Ok(b)) => b,
-                Ok(Err(e)) => {
-                    return Err(SnapshotError::Launch {
-                        program: self.program.clone(),
-                        message: e.to_string(),
-                    });
-                }
-                Err(_) => return Err(SnapshotError::Timeout(secs)),
-            };
-        let pump = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        let url = std::fs::canonicalize(html)
-            .ok()
-            .and_then(|p| url::Url::from_file_path(p).ok())
-            .ok_or_else(|| {
-                SnapshotError::Page(format!("{} is not a readable file", html.display()))
-            })?
-            .to_string();
+        let running = self.launch(config, timeout).await?;
         let print = async {
             let err = |e: chromiumoxide::error::CdpError| SnapshotError::Page(e.to_string());
-            let page = browser.new_page("about:blank").await.map_err(err)?;
+            let page = running.browser.new_page("about:blank").await.map_err(err)?;
             page.goto(url.as_str()).await.map_err(err)?;
             let _ = page.wait_for_navigation().await;
             let pdf = page
@@ -233,13 +248,7 @@ impl Chromium {
             Ok(pdf)
         };
         let result = tokio::time::timeout(timeout, print).await;
-        let _ = browser.close().await;
-        let _ = browser.kill().await;
-        pump.abort();
-        match result {
-            Ok(r) => r,
-            Err(_) => Err(SnapshotError::Timeout(secs)),
-        }
+        running.close(result).await
     }
 }
 
