@@ -197,8 +197,13 @@ pub async fn link(
     )
     .await
     .map_err(page_error)?;
-    crate::find::refresh_incident(&state, id).await;
-    Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+    Ok(incident_changed(&state, id).await)
+}
+
+/// After a change through a form: the incident re-indexed, and back to its page.
+async fn incident_changed(state: &AppState, id: i64) -> Response {
+    crate::find::refresh_incident(state, id).await;
+    Redirect::to(&format!("/incidents/{id}")).into_response()
 }
 
 /// The status form.
@@ -232,8 +237,7 @@ pub async fn status(
     )
     .await
     .map_err(page_error)?;
-    crate::find::refresh_incident(&state, id).await;
-    Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+    Ok(incident_changed(&state, id).await)
 }
 
 /// The comment form.
@@ -261,8 +265,7 @@ pub async fn comment(
     )
     .await
     .map_err(page_error)?;
-    crate::find::refresh_incident(&state, id).await;
-    Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+    Ok(incident_changed(&state, id).await)
 }
 
 #[derive(Template)]
