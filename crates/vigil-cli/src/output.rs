@@ -1094,7 +1094,7 @@ pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool
         );
         println!(
             "    posts {}: captured {}, pending {}, failed {}, deleted {}",
-            s.posts, s.captured, s.pending, s.failed, s.gone
+            s.counts.posts, s.counts.captured, s.counts.pending, s.counts.failed, s.counts.gone
         );
         if let Some(e) = &s.source.last_error {
             println!("    last error: {e}");

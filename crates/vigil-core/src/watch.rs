@@ -24,8 +24,8 @@ use serde_json::json;
 use vigil_capture::http::{FetchError, PageClient};
 use vigil_feeds::{FeedPage, Post, PostStatus, SourceKind};
 use vigil_store::{
-    BlobStore, Catalog, NewWatchSource, PollOutcome, SeenPost, StoredCapture, WatchPost,
-    WatchSource, now_rfc3339, rfc3339_in,
+    BlobStore, Catalog, NewWatchSource, PollOutcome, SeenPost, StoredCapture, WatchCounts,
+    WatchPost, WatchSource, now_rfc3339, rfc3339_in,
 };
 
 use crate::CoreError;
@@ -193,34 +193,23 @@ fn kind_name(kind: &SourceKind) -> &'static str {
 pub struct SourceStatus {
     /// The source.
     pub source: WatchSource,
-    /// Posts seen.
-    pub posts: usize,
-    /// Captured.
-    pub captured: usize,
-    /// Waiting to be captured.
-    pub pending: usize,
-    /// Given up.
-    pub failed: usize,
-    /// Found deleted at their source.
-    pub gone: usize,
+    /// Its posts by state.
+    #[serde(flatten)]
+    pub counts: WatchCounts,
 }
 
 /// Every watched source with its posts counted (`vigil watch list`, the web page).
 pub async fn status(catalog: &Catalog) -> Result<Vec<SourceStatus>, CoreError> {
-    let mut out = Vec::new();
-    for source in catalog.watch_sources(false).await? {
-        let posts = catalog.watch_posts_of(source.id, i64::MAX).await?;
-        let count = |state: &str| posts.iter().filter(|p| p.state == state).count();
-        out.push(SourceStatus {
-            posts: posts.len(),
-            captured: count("captured"),
-            pending: count("pending"),
-            failed: count("failed"),
-            gone: posts.iter().filter(|p| p.gone_at.is_some()).count(),
+    let counts = catalog.watch_post_counts().await?;
+    Ok(catalog
+        .watch_sources(false)
+        .await?
+        .into_iter()
+        .map(|source| SourceStatus {
+            counts: counts.get(&source.id).copied().unwrap_or_default(),
             source,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Seconds until the next source is due (0 when one is overdue; a minute when none is

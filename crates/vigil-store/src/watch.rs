@@ -112,6 +112,21 @@ pub struct WatchPost {
     pub changed_at: Option<String>,
 }
 
+/// How many posts of a source are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WatchCounts {
+    /// Posts seen.
+    pub posts: i64,
+    /// Captured.
+    pub captured: i64,
+    /// Waiting to be captured.
+    pub pending: i64,
+    /// Given up.
+    pub failed: i64,
+    /// Found deleted at their source.
+    pub gone: i64,
+}
+
 /// A post a poll found.
 #[derive(Debug, Clone)]
 pub struct SeenPost<'a> {
@@ -443,6 +458,36 @@ impl Catalog {
         Ok(())
     }
 
+    /// Per source: posts seen, captured, pending, failed, and found deleted (one query, for
+    /// `vigil watch list` and the web page).
+    pub async fn watch_post_counts(
+        &self,
+    ) -> Result<std::collections::BTreeMap<i64, WatchCounts>, CatalogError> {
+        let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT source_id, count(*),
+                    sum(state = 'captured'), sum(state = 'pending'), sum(state = 'failed'),
+                    sum(gone_at IS NOT NULL)
+             FROM watch_posts GROUP BY source_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, posts, captured, pending, failed, gone)| {
+                (
+                    id,
+                    WatchCounts {
+                        posts,
+                        captured,
+                        pending,
+                        failed,
+                        gone,
+                    },
+                )
+            })
+            .collect())
+    }
+
     /// The posts of a source, newest first seen first.
     pub async fn watch_posts_of(
         &self,
@@ -613,6 +658,17 @@ mod tests {
         assert_eq!(gone.gone_at.as_deref(), Some("2026-11-27T17:00:00.000000Z"));
         assert_eq!(gone.gone_reason.as_deref(), Some("http-404"));
         assert_eq!(gone.capture_id, Some(ids[0]));
+        let counts = cat.watch_post_counts().await.expect("counts")[&s.id];
+        assert_eq!(
+            counts,
+            WatchCounts {
+                posts: 3,
+                captured: 1,
+                pending: 1,
+                failed: 1,
+                gone: 1
+            }
+        );
 
         // A capture committed for a post but not linked (a kill in between) is found again.
         let mut orphan = crate::test_support::capture(&[crate::Sha256Digest::of(b"post 2")]);

@@ -32,7 +32,7 @@ pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<R
         .filter(|s| who.user().role == Role::Admin || mine.contains(&s.source.collection_id))
         .collect();
     let mut gone = Vec::new();
-    for s in &sources {
+    for s in sources.iter().filter(|s| s.counts.gone > 0) {
         for post in state.catalog.watch_posts_of(s.source.id, 1000).await? {
             if post.gone_at.is_some() {
                 gone.push((s.source.url.clone(), post));
