@@ -108,8 +108,10 @@ pub struct WatchPost {
     pub gone_at: Option<String>,
     /// How its deletion showed (`http-404`, `not-found-page`…).
     pub gone_reason: Option<String>,
-    /// When its media were found changed.
+    /// When it was first found changed (its media or text no longer what we held).
     pub changed_at: Option<String>,
+    /// How it changed (`media-replaced`, `media-removed`, `media-added`, `text-edited`).
+    pub changed_reason: Option<String>,
 }
 
 /// How many posts of a source are in each state.
@@ -125,6 +127,26 @@ pub struct WatchCounts {
     pub failed: i64,
     /// Found deleted at their source.
     pub gone: i64,
+    /// Found changed at their source.
+    pub changed: i64,
+}
+
+/// One capture of a watched post (its page, a medium, or a later version of either), as a
+/// re-check compares the post's present state with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPostCapture {
+    /// The capture.
+    pub capture_id: i64,
+    /// What was captured (the post's page, or a medium's URL).
+    pub source: String,
+    /// SHA-256 (hex) of the captured body, when the capture holds one.
+    pub body_sha256: Option<String>,
+    /// The post's text as the source showed it then.
+    pub text: Option<String>,
+    /// Set for a medium: the post it belongs to.
+    pub media_of: Option<String>,
+    /// Set for a capture made because a re-check found the post changed.
+    pub change_reason: Option<String>,
 }
 
 /// A post a poll found.
@@ -200,6 +222,7 @@ fn post_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<WatchPost, CatalogErro
         gone_at: row.try_get("gone_at")?,
         gone_reason: row.try_get("gone_reason")?,
         changed_at: row.try_get("changed_at")?,
+        changed_reason: row.try_get("changed_reason")?,
     })
 }
 
@@ -429,22 +452,24 @@ impl Catalog {
         rows.iter().map(post_from_row).collect()
     }
 
-    /// Records a re-check: `gone` (with how it showed) or `changed` are kept from their first
-    /// sighting; the next check is scheduled.
+    /// Records a re-check: `gone` (with how it showed) and `changed` (how) are kept from their
+    /// first sighting; the next check is scheduled.
     pub async fn record_watch_check(
         &self,
         source_id: i64,
         post_key: &str,
         at: &str,
         gone: Option<&str>,
-        changed: bool,
+        changed: Option<&str>,
         next_check_at: &str,
     ) -> Result<(), CatalogError> {
         sqlx::query(
             "UPDATE watch_posts SET last_checked_at = ?1, next_check_at = ?2,
                  gone_at = CASE WHEN ?3 IS NOT NULL THEN coalesce(gone_at, ?1) ELSE gone_at END,
                  gone_reason = coalesce(gone_reason, ?3),
-                 changed_at = CASE WHEN ?4 THEN coalesce(changed_at, ?1) ELSE changed_at END
+                 changed_at = CASE WHEN ?4 IS NOT NULL THEN coalesce(changed_at, ?1)
+                                   ELSE changed_at END,
+                 changed_reason = coalesce(changed_reason, ?4)
              WHERE source_id = ?5 AND post_key = ?6",
         )
         .bind(at)
@@ -458,22 +483,63 @@ impl Catalog {
         Ok(())
     }
 
+    /// Every successful capture of a watched post (its page, its media, later versions), in
+    /// commit order, found by the source and key in their details (indexed).
+    pub async fn watch_post_captures(
+        &self,
+        source_id: i64,
+        post_key: &str,
+    ) -> Result<Vec<WatchPostCapture>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.source,
+                    (SELECT ci.sha256 FROM capture_items ci
+                      WHERE ci.capture_id = c.id AND ci.role = 'body'
+                      ORDER BY ci.position LIMIT 1) AS body_sha256,
+                    json_extract(c.details, '$.watch.text') AS text,
+                    json_extract(c.details, '$.watch.media_of') AS media_of,
+                    json_extract(c.details, '$.watch.change_reason') AS change_reason
+             FROM captures c
+             WHERE json_extract(CASE WHEN json_valid(c.details) THEN c.details ELSE '{}' END,
+                                '$.watch.source_id') = ?
+               AND json_extract(CASE WHEN json_valid(c.details) THEN c.details ELSE '{}' END,
+                                '$.watch.post_key') = ?
+               AND c.status = 'ok'
+             ORDER BY c.id",
+        )
+        .bind(source_id)
+        .bind(post_key)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WatchPostCapture {
+                    capture_id: row.try_get("id")?,
+                    source: row.try_get("source")?,
+                    body_sha256: row.try_get("body_sha256")?,
+                    text: row.try_get("text")?,
+                    media_of: row.try_get("media_of")?,
+                    change_reason: row.try_get("change_reason")?,
+                })
+            })
+            .collect()
+    }
+
     /// Per source: posts seen, captured, pending, failed, and found deleted (one query, for
     /// `vigil watch list` and the web page).
     pub async fn watch_post_counts(
         &self,
     ) -> Result<std::collections::BTreeMap<i64, WatchCounts>, CatalogError> {
-        let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT source_id, count(*),
                     sum(state = 'captured'), sum(state = 'pending'), sum(state = 'failed'),
-                    sum(gone_at IS NOT NULL)
+                    sum(gone_at IS NOT NULL), sum(changed_at IS NOT NULL)
              FROM watch_posts GROUP BY source_id",
         )
         .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, posts, captured, pending, failed, gone)| {
+            .map(|(id, posts, captured, pending, failed, gone, changed)| {
                 (
                     id,
                     WatchCounts {
@@ -482,6 +548,7 @@ impl Catalog {
                         pending,
                         failed,
                         gone,
+                        changed,
                     },
                 )
             })
@@ -644,7 +711,7 @@ mod tests {
                 "example_channel/1",
                 at,
                 Some("http-404"),
-                false,
+                None,
                 "2026-11-28T05:00:00.000000Z",
             )
             .await
@@ -666,7 +733,8 @@ mod tests {
                 captured: 1,
                 pending: 1,
                 failed: 1,
-                gone: 1
+                gone: 1,
+                changed: 0,
             }
         );
 
@@ -686,6 +754,104 @@ mod tests {
                 .await
                 .expect("lookup"),
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_posts_captures_are_found_and_its_change_kept_from_first_sighting() {
+        let (_dir, cat) = catalog().await;
+        let s = cat
+            .add_watch_source(&source(
+                "https://t.me/example_channel",
+                "2026-11-27T10:00:00.000000Z",
+                &[],
+            ))
+            .await
+            .expect("add")
+            .expect("new");
+        let watch = |media_of: Option<&str>, change: Option<&str>| {
+            serde_json::json!({ "watch": {
+                "source_id": s.id, "post_key": "example_channel/5", "text": "held text",
+                "media_of": media_of, "change_reason": change,
+            }})
+        };
+        let mut page = crate::test_support::capture(&[crate::Sha256Digest::of(b"page")]);
+        page.source = "https://t.me/example_channel/5".into();
+        page.details = watch(None, None);
+        let mut photo = crate::test_support::capture(&[crate::Sha256Digest::of(b"photo")]);
+        photo.source = "https://cdn.example/photo.jpg".into();
+        photo.items[0].role = "body".into();
+        photo.details = watch(
+            Some("https://t.me/example_channel/5"),
+            Some("media-replaced"),
+        );
+        let mut other = crate::test_support::capture(&[crate::Sha256Digest::of(b"other")]);
+        other.details = serde_json::json!({ "watch": { "source_id": s.id, "post_key": "x/1" } });
+        let ids = cat
+            .commit_captures(&[page, photo, other])
+            .await
+            .expect("commit");
+        let found = cat
+            .watch_post_captures(s.id, "example_channel/5")
+            .await
+            .expect("captures");
+        assert_eq!(found.len(), 2, "only this post's captures: {found:?}");
+        assert_eq!(found[0].capture_id, ids[0]);
+        assert_eq!(found[0].body_sha256, None, "a file item is not a body");
+        assert_eq!(found[0].text.as_deref(), Some("held text"));
+        assert_eq!(
+            found[1].body_sha256,
+            Some(crate::Sha256Digest::of(b"photo").to_hex())
+        );
+        assert_eq!(
+            found[1].media_of.as_deref(),
+            Some("https://t.me/example_channel/5")
+        );
+        assert_eq!(found[1].change_reason.as_deref(), Some("media-replaced"));
+
+        cat.record_watch_poll(
+            s.id,
+            &PollOutcome {
+                at: "2026-11-27T10:00:01.000000Z",
+                outcome: "ok",
+                error: None,
+                next_poll_at: "2026-11-27T10:10:00.000000Z",
+                consecutive_failures: 0,
+            },
+            &[SeenPost {
+                post_key: "example_channel/5",
+                url: "https://t.me/example_channel/5",
+                author: None,
+                published_at: None,
+            }],
+        )
+        .await
+        .expect("poll");
+        for (at, reason) in [
+            ("2026-11-27T17:00:00.000000Z", "media-replaced"),
+            ("2026-11-27T23:00:00.000000Z", "text-edited"),
+        ] {
+            cat.record_watch_check(
+                s.id,
+                "example_channel/5",
+                at,
+                None,
+                Some(reason),
+                "2026-11-28T05:00:00.000000Z",
+            )
+            .await
+            .expect("check");
+        }
+        let post = cat.watch_posts_of(s.id, 10).await.expect("posts")[0].clone();
+        assert_eq!(
+            post.changed_at.as_deref(),
+            Some("2026-11-27T17:00:00.000000Z")
+        );
+        assert_eq!(post.changed_reason.as_deref(), Some("media-replaced"));
+        assert_eq!(post.gone_at, None);
+        assert_eq!(
+            cat.watch_post_counts().await.expect("counts")[&s.id].changed,
+            1
         );
     }
 }
