@@ -254,6 +254,18 @@ pub struct Page {
     pub body: Vec<u8>,
 }
 
+/// What a URL serves now, hashed as it streams and never held (a re-check comparing a
+/// watched post's media with what we captured).
+#[derive(Debug, Clone)]
+pub struct Digested {
+    /// The URL of the final response.
+    pub final_url: url::Url,
+    /// Its status.
+    pub status: u16,
+    /// SHA-256 and length of the body, for a 2xx answer only.
+    pub body: Option<(vigil_store::Sha256Digest, u64)>,
+}
+
 /// One HTTP client reused for many small reads (polling): connections are kept alive between
 /// requests to the same host, and every address still goes through the SSRF guard.
 pub struct PageClient {
@@ -286,6 +298,50 @@ impl PageClient {
             .await
             .map_err(|e| classify_reqwest(&e))?;
         Ok(response.status().as_u16())
+    }
+
+    /// GETs `url` (following redirects under the guard) and hashes a 2xx body of at most
+    /// `limit` bytes as it streams; other answers are not read.
+    pub async fn digest(&self, url: &str, limit: u64) -> Result<Digested, FetchError> {
+        let (mut hops, mut chains) = (Vec::new(), Vec::new());
+        let (final_url, mut response) = send_following(
+            &self.client,
+            url,
+            &self.opts,
+            &self.seen,
+            &mut hops,
+            &mut chains,
+        )
+        .await?;
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            return Ok(Digested {
+                final_url,
+                status,
+                body: None,
+            });
+        }
+        let too_large = |seen| FetchError::TooLarge {
+            limit,
+            seen: Some(seen),
+        };
+        if let Some(len) = response.content_length()
+            && len > limit
+        {
+            return Err(too_large(len));
+        }
+        let mut hasher = vigil_store::StreamHasher::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify_reqwest(&e))? {
+            if hasher.len() + chunk.len() as u64 > limit {
+                return Err(too_large(hasher.len() + chunk.len() as u64));
+            }
+            hasher.update(&chunk);
+        }
+        Ok(Digested {
+            final_url,
+            status,
+            body: Some(hasher.finish()),
+        })
     }
 
     /// GETs `url` (following redirects under the guard) and reads the body into memory.
@@ -457,5 +513,63 @@ mod tests {
             let err = parse_http_url(bad).expect_err(bad);
             assert_eq!(err.code(), "invalid-url");
         }
+    }
+
+    /// Answers each connection on loopback with the next canned response.
+    fn serve(answers: Vec<&'static str>) -> std::net::SocketAddr {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for (answer, stream) in answers.into_iter().zip(listener.incoming()) {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        addr
+    }
+
+    fn loopback_client(max_bytes: u64) -> PageClient {
+        PageClient::new(HttpOptions {
+            max_bytes,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(10),
+            max_redirects: 3,
+            user_agent: "vigil-test".into(),
+            extra_roots: vec![],
+            policy: Arc::new(NetPolicy {
+                allow_private: true,
+                ..Default::default()
+            }),
+        })
+        .expect("client")
+    }
+
+    #[tokio::test]
+    async fn digest_hashes_a_body_without_keeping_it_and_bounds_it() {
+        let addr = serve(vec![
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\nConnection: close\r\n\r\ngone",
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nmore than eight bytes",
+        ]);
+        let client = loopback_client(1 << 20);
+        let url = format!("http://{addr}/a");
+        let ok = client.digest(&url, 8).await.expect("digest");
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.body, Some((vigil_store::Sha256Digest::of(b"hello"), 5)));
+        let gone = client.digest(&url, 8).await.expect("digest");
+        assert_eq!((gone.status, gone.body), (404, None));
+        let big = client.digest(&url, 8).await.expect_err("over the limit");
+        assert_eq!(
+            big.code(),
+            FetchError::TooLarge {
+                limit: 8,
+                seen: None
+            }
+            .code()
+        );
     }
 }
