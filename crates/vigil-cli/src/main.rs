@@ -1885,6 +1885,7 @@ async fn serve_cmd(
                         new = s.new_posts,
                         captured = s.captured,
                         gone = s.gone,
+                        changed = s.changed,
                         "watch cycle"
                     ),
                     Ok(_) => {}

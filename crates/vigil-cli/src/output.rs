@@ -1093,8 +1093,13 @@ pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool
             s.source.id, s.source.url, s.source.kind, s.source.every_secs, s.source.next_poll_at
         );
         println!(
-            "    posts {}: captured {}, pending {}, failed {}, deleted {}",
-            s.counts.posts, s.counts.captured, s.counts.pending, s.counts.failed, s.counts.gone
+            "    posts {}: captured {}, pending {}, failed {}, deleted {}, changed {}",
+            s.counts.posts,
+            s.counts.captured,
+            s.counts.pending,
+            s.counts.failed,
+            s.counts.gone,
+            s.counts.changed
         );
         if let Some(e) = &s.source.last_error {
             println!("    last error: {e}");
@@ -1113,13 +1118,14 @@ pub fn print_watch_cycle(summary: &vigil_core::watch::CycleSummary, json: bool) 
     }
     println!(
         "polled {} source(s) ({} failed); {} new post(s), {} captured, {} capture failure(s); \
-         {} re-checked, {} deleted",
+         {} re-checked, {} deleted, {} changed",
         summary.polled,
         summary.poll_failures,
         summary.new_posts,
         summary.captured,
         summary.capture_failures,
         summary.rechecked,
-        summary.gone
+        summary.gone,
+        summary.changed
     );
 }

@@ -11,9 +11,15 @@
 //!    then link it. A capture committed but not linked (a kill in between) is found by its
 //!    source URL and watch key and linked, never captured twice.
 //! 3. **Re-check** captured posts on the slower schedule: a Telegram post whose embed page says
-//!    it is gone, or any post page answering 404 or 410, is recorded as deleted.
+//!    it is gone, or any post page answering 404 or 410, is recorded as deleted. A post still
+//!    there is compared with what we hold: each medium it shows now is hashed as it streams
+//!    (never kept unless new), and a hash we do not hold, a medium gone, or (Telegram) edited
+//!    text records the post as changed. The new version is captured first, marked with why, so
+//!    a kill before the change is recorded leaves the capture and the next check records it.
+//!    Videos that only yt-dlp can fetch are not re-downloaded to be compared.
 //!
-//! New captures and deletions go into the audit trail, and to a webhook when one is set.
+//! New captures, deletions and changes go into the audit trail, and to a webhook when one is
+//! set.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -284,6 +290,8 @@ pub struct CycleSummary {
     pub rechecked: usize,
     /// Posts newly found deleted.
     pub gone: usize,
+    /// Re-checks that found a post changed (its new version captured).
+    pub changed: usize,
 }
 
 /// One poll's result.
@@ -326,7 +334,8 @@ pub async fn run_cycle(
         &mut summary,
     )
     .await?;
-    if summary.captured > 0
+    recheck(catalog, blobs.clone(), log, client, settings, &mut summary).await?;
+    if summary.captured + summary.changed > 0
         && let Some(e) = &settings.enrich
     {
         let _one_at_a_time = e.lock.lock().await;
@@ -341,7 +350,6 @@ pub async fn run_cycle(
             log.publish(catalog).await?;
         }
     }
-    recheck(catalog, client, settings, &mut summary).await?;
     Ok(summary)
 }
 
@@ -732,9 +740,12 @@ async fn link(
     Ok(())
 }
 
-/// Re-checks captured posts that are due: deleted (404/410, or Telegram's "post not found").
+/// Re-checks captured posts that are due: deleted (404/410, or Telegram's "post not found"),
+/// or changed (media or text no longer what we hold; the new version is captured).
 async fn recheck(
     catalog: &Catalog,
+    blobs: Arc<BlobStore>,
+    log: &Log,
     client: &PageClient,
     settings: &WatchSettings,
     summary: &mut CycleSummary,
@@ -755,28 +766,33 @@ async fn recheck(
         let Some(source) = sources.get(&post.source_id) else {
             continue;
         };
-        let check_url = if source.kind == "telegram" {
-            format!(
-                "{}?embed=1",
-                post.url.split('?').next().unwrap_or(&post.url)
+        let (gone, present) = presence(client, source, &post).await;
+        let change = match gone {
+            Some(_) => None,
+            None => find_change(catalog, client, settings, source, &post, present.as_ref()).await?,
+        };
+        // The new version is committed before the check is recorded (see the module docs).
+        let mut new_captures = Vec::new();
+        if let Some(change) = &change
+            && !change.recapture.is_empty()
+        {
+            let committed = Arc::new(Committed::default());
+            let observer: Arc<dyn CaptureObserver> = committed.clone();
+            crate::capture::run(
+                catalog,
+                blobs.clone(),
+                log,
+                change.recapture.clone(),
+                &settings.capture,
+                observer,
             )
-        } else {
-            post.url.clone()
-        };
-        let gone = match client.get(&check_url).await {
-            Ok(page) if matches!(page.status, 404 | 410) => Some(format!("http-{}", page.status)),
-            Ok(page) if page.status == 200 && source.kind == "telegram" => {
-                match url::Url::parse(&check_url)
-                    .ok()
-                    .and_then(|u| vigil_feeds::parse_telegram_post(&page.body, &u).ok())
-                {
-                    Some(PostStatus::Deleted) => Some("not-found-page".to_owned()),
-                    _ => None,
-                }
-            }
-            // Anything else says nothing about the post: checked again later.
-            _ => None,
-        };
+            .await?;
+            new_captures =
+                std::mem::take(&mut *committed.0.lock().unwrap_or_else(|p| p.into_inner()))
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+        }
         summary.rechecked += 1;
         let at = now_rfc3339();
         catalog
@@ -785,7 +801,7 @@ async fn recheck(
                 &post.post_key,
                 &at,
                 gone.as_deref(),
-                false,
+                change.as_ref().map(|c| c.reason.as_str()),
                 &rfc3339_in(source.recheck_secs as f64),
             )
             .await?;
@@ -805,8 +821,189 @@ async fn recheck(
             .await?;
             notify(settings, &detail).await;
         }
+        if let Some(change) = change {
+            summary.changed += 1;
+            let detail = json!({
+                "event": "watch-changed", "source_id": post.source_id, "post_key": post.post_key,
+                "url": post.url, "capture": post.capture_id, "reason": change.reason,
+                "new_hashes": change.new_hashes, "new_captures": new_captures,
+            });
+            record(
+                catalog,
+                "watch",
+                "watch-changed",
+                &format!("capture:{}", post.capture_id.unwrap_or_default()),
+                detail.clone(),
+            )
+            .await?;
+            notify(settings, &detail).await;
+        }
     }
     Ok(())
+}
+
+/// Whether a captured post is still at its source: why it is not (a stable code), or what it
+/// shows now when the source says (a Telegram post's embed page).
+async fn presence(
+    client: &PageClient,
+    source: &WatchSource,
+    post: &WatchPost,
+) -> (Option<String>, Option<Post>) {
+    let check_url = if source.kind == "telegram" {
+        format!(
+            "{}?embed=1",
+            post.url.split('?').next().unwrap_or(&post.url)
+        )
+    } else {
+        post.url.clone()
+    };
+    match client.get(&check_url).await {
+        Ok(page) if matches!(page.status, 404 | 410) => {
+            (Some(format!("http-{}", page.status)), None)
+        }
+        Ok(page) if page.status == 200 && source.kind == "telegram" => {
+            match url::Url::parse(&check_url)
+                .ok()
+                .and_then(|u| vigil_feeds::parse_telegram_post(&page.body, &u).ok())
+            {
+                Some(PostStatus::Deleted) => (Some("not-found-page".to_owned()), None),
+                Some(PostStatus::Present(now)) => (None, Some(now)),
+                None => (None, None),
+            }
+        }
+        // Anything else says nothing about the post: checked again later.
+        _ => (None, None),
+    }
+}
+
+/// A post found changed: why, the new hashes seen, and what to capture of it.
+struct Change {
+    reason: String,
+    new_hashes: Vec<String>,
+    recapture: Vec<CaptureSource>,
+}
+
+/// Compares a post that is still up with what we hold of it. Media are compared by SHA-256:
+/// those the source shows now (Telegram) or those we captured (other sources, whose page
+/// does not list them again). `None`: nothing differs, or nothing could be compared.
+async fn find_change(
+    catalog: &Catalog,
+    client: &PageClient,
+    settings: &WatchSettings,
+    source: &WatchSource,
+    post: &WatchPost,
+    present: Option<&Post>,
+) -> Result<Option<Change>, CoreError> {
+    let held = catalog
+        .watch_post_captures(post.source_id, &post.post_key)
+        .await?;
+    let Some(page) = held.iter().rev().find(|c| c.media_of.is_none()) else {
+        return Ok(None);
+    };
+    let held_media: Vec<_> = held.iter().filter(|c| c.media_of.is_some()).collect();
+    let held_hashes: std::collections::BTreeSet<&str> = held_media
+        .iter()
+        .filter_map(|c| c.body_sha256.as_deref())
+        .collect();
+    let mut originals: Vec<&str> = held_media
+        .iter()
+        .filter(|c| c.change_reason.is_none())
+        .map(|c| c.source.as_str())
+        .collect();
+    originals.sort_unstable();
+    originals.dedup();
+    let mut reasons = std::collections::BTreeSet::new();
+    let mut changed_media = Vec::new();
+    let mut new_hashes = Vec::new();
+    let mut new_text = None;
+    let current: Vec<&str> = match present {
+        Some(now) => {
+            if now.media.len() < originals.len() {
+                reasons.insert("media-removed");
+            }
+            let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let (Some(then), Some(text)) = (page.text.as_deref(), now.text.as_deref())
+                && words(then) != words(text)
+            {
+                reasons.insert("text-edited");
+                new_text = Some(text.to_owned());
+            }
+            now.media.iter().map(|m| m.url.as_str()).collect()
+        }
+        None => originals.clone(),
+    };
+    for url in current {
+        match client.digest(url, settings.capture.http.max_bytes).await {
+            Ok(d) if matches!(d.status, 404 | 410) && present.is_none() => {
+                reasons.insert("media-removed");
+            }
+            Ok(d) => {
+                if let Some((sha, _)) = d.body
+                    && !held_hashes.contains(sha.to_hex().as_str())
+                {
+                    reasons.insert(if held_hashes.is_empty() {
+                        "media-added"
+                    } else {
+                        "media-replaced"
+                    });
+                    new_hashes.push(sha.to_hex());
+                    changed_media.push(url.to_owned());
+                }
+            }
+            // Unreachable for now (too large, timed out…): says nothing about the post.
+            Err(e) => tracing::debug!(error = %e, "re-check of {url} failed"),
+        }
+    }
+    if reasons.is_empty() {
+        // A new version captured by a run stopped before it recorded the change.
+        if post.changed_at.is_none()
+            && let Some(reason) = held.iter().find_map(|c| c.change_reason.clone())
+        {
+            return Ok(Some(Change {
+                reason,
+                new_hashes: vec![],
+                recapture: vec![],
+            }));
+        }
+        return Ok(None);
+    }
+    let reason = reasons.into_iter().collect::<Vec<_>>().join(",");
+    let watch = json!({
+        "source_id": source.id,
+        "source": source.url,
+        "post_key": post.post_key,
+        "author": post.author,
+        "published_at": post.published_at,
+        "first_seen_at": post.first_seen_at,
+        "text": new_text.as_deref().or(page.text.as_deref()),
+        "media": present.map(|p| json!(p.media)).unwrap_or(json!([])),
+        "change_reason": reason,
+        "recheck_of": post.capture_id,
+    });
+    let mut recapture = Vec::new();
+    if new_text.is_some() {
+        recapture.push(CaptureSource {
+            source: post.url.clone(),
+            note: source.note.clone(),
+            tags: source.tags.clone(),
+            watch: Some(watch.clone()),
+        });
+    }
+    for url in changed_media {
+        let mut w = watch.clone();
+        w["media_of"] = json!(post.url);
+        recapture.push(CaptureSource {
+            source: url,
+            note: source.note.clone(),
+            tags: source.tags.clone(),
+            watch: Some(w),
+        });
+    }
+    Ok(Some(Change {
+        reason,
+        new_hashes,
+        recapture,
+    }))
 }
 
 /// POSTs `detail` to the webhook, if one is set; a failure is logged, never fatal.

@@ -20,6 +20,8 @@ struct WatchPage<'a> {
     sources: Vec<vigil_core::watch::SourceStatus>,
     /// Captured posts found deleted at their source: (source URL, post).
     gone: Vec<(String, WatchPost)>,
+    /// Captured posts found changed at their source: (source URL, post).
+    changed: Vec<(String, WatchPost)>,
 }
 
 /// `GET /watch` (every signed-in role; only sources of the account's collections).
@@ -31,15 +33,22 @@ pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<R
         .into_iter()
         .filter(|s| who.user().role == Role::Admin || mine.contains(&s.source.collection_id))
         .collect();
-    let mut gone = Vec::new();
-    for s in sources.iter().filter(|s| s.counts.gone > 0) {
+    let (mut gone, mut changed) = (Vec::new(), Vec::new());
+    for s in sources
+        .iter()
+        .filter(|s| s.counts.gone + s.counts.changed > 0)
+    {
         for post in state.catalog.watch_posts_of(s.source.id, 1000).await? {
+            if post.changed_at.is_some() {
+                changed.push((s.source.url.clone(), post.clone()));
+            }
             if post.gone_at.is_some() {
                 gone.push((s.source.url.clone(), post));
             }
         }
     }
     gone.sort_by(|a, b| b.1.gone_at.cmp(&a.1.gone_at));
+    changed.sort_by(|a, b| b.1.changed_at.cmp(&a.1.changed_at));
     vigil_core::accounts::audit(
         &state.catalog,
         Some(who.user()),
@@ -54,6 +63,7 @@ pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<R
         csrf: &who.session.csrf_token,
         sources,
         gone,
+        changed,
     }
     .render()
     .map(|h| axum::response::Html(h).into_response())

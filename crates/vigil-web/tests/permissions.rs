@@ -2290,7 +2290,7 @@ async fn uploads_go_into_a_collection_the_uploader_belongs_to() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_watch_page_shows_the_sources_of_ones_collections_and_their_deletions() {
+async fn the_watch_page_shows_the_sources_of_ones_collections_their_deletions_and_changes() {
     let w = world().await;
     let s = &w.state;
     let add = |url: &'static str, collection_id: i64| vigil_store::NewWatchSource {
@@ -2360,17 +2360,22 @@ async fn the_watch_page_shows_the_sources_of_ones_collections_and_their_deletion
         )
         .await
         .expect("link");
-    s.catalog
-        .record_watch_check(
-            open.id,
-            "open_channel/7",
-            "2026-11-27T11:00:00.000000Z",
-            Some("not-found-page"),
-            false,
-            "2026-11-27T12:00:00.000000Z",
-        )
-        .await
-        .expect("check");
+    for (at, gone, changed) in [
+        ("2026-11-27T10:30:00.000000Z", None, Some("media-replaced")),
+        ("2026-11-27T11:00:00.000000Z", Some("not-found-page"), None),
+    ] {
+        s.catalog
+            .record_watch_check(
+                open.id,
+                "open_channel/7",
+                at,
+                gone,
+                changed,
+                "2026-11-27T12:00:00.000000Z",
+            )
+            .await
+            .expect("check");
+    }
 
     let (vera, _) = sign_in(s, "vera", "a long passphrase").await;
     let (admin, _) = sign_in(s, "admin", "a long passphrase").await;
@@ -2387,6 +2392,8 @@ async fn the_watch_page_shows_the_sources_of_ones_collections_and_their_deletion
     );
     assert!(page.body.contains("Deleted at their source"));
     assert!(page.body.contains("not-found-page"));
+    assert!(page.body.contains("Changed at their source"));
+    assert!(page.body.contains("media-replaced"));
     let page = call(s, get("/watch", Some(&admin))).await;
     assert!(
         page.body.contains("case_channel"),

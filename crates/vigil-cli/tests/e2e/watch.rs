@@ -1,7 +1,9 @@
-//! `vigil watch`: a local site plays a Telegram channel's public preview and an RSS feed;
-//! posts are added between polls, one is deleted, the channel answers 429 for a while, and
-//! `vigil watch run` is killed mid-run. Every post must be captured exactly once, the deletion
-//! recorded, the backoff respected and nothing lost.
+//! `vigil watch`: a local site plays a Telegram channel's public preview and an RSS feed,
+//! with media; posts are added between polls, some are deleted, some changed (a photo
+//! replaced, a file re-encoded at the same address, a text edited), the channel answers 429
+//! and the feed 500 for a while, and `vigil watch run` is killed mid-run. Every post must be
+//! captured exactly once, deletions and changes recorded (with the new versions captured),
+//! the backoff respected and nothing lost.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -24,6 +26,14 @@ struct Site {
     hits: BTreeMap<String, u32>,
     /// Delay for post pages (to kill a run in the middle of a capture).
     slow_posts: Duration,
+    /// Telegram post number → the photo it shows (a name under `/media/`).
+    photos: BTreeMap<u32, String>,
+    /// Feed article number → its enclosure (a name under `/media/`).
+    enclosures: BTreeMap<u32, String>,
+    /// Media files: name → bytes.
+    media: BTreeMap<String, Vec<u8>>,
+    /// Answer the feed with 500 this many more times.
+    feed_errors: u32,
 }
 
 struct SiteServer {
@@ -63,7 +73,20 @@ impl SiteServer {
     }
 }
 
-fn preview(site: &Site) -> String {
+/// A Telegram photo block, as the preview and embed pages show one.
+fn photo(site: &Site, n: u32, me: std::net::SocketAddr) -> String {
+    site.photos
+        .get(&n)
+        .map(|name| {
+            format!(
+                "<a class=\"tgme_widget_message_photo_wrap\" href=\"https://t.me/example_chan/{n}\" \
+                 style=\"width:800px;background-image:url('http://{me}/media/{name}')\"></a>"
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn preview(site: &Site, me: std::net::SocketAddr) -> String {
     let mut html = String::from(
         "<!DOCTYPE html><html><head><title>Example channel</title></head><body>\
          <section class=\"tgme_channel_history js-message_history\">",
@@ -79,30 +102,32 @@ fn preview(site: &Site) -> String {
              <div class=\"tgme_widget_message_bubble\">\
              <div class=\"tgme_widget_message_author accent_color\">\
              <a class=\"tgme_widget_message_owner_name\" href=\"https://t.me/example_chan\">\
-             <span dir=\"auto\">Example channel</span></a></div>\
+             <span dir=\"auto\">Example channel</span></a></div>{photo}\
              <div class=\"tgme_widget_message_text js-message_text\" dir=\"auto\">{text}</div>\
              <div class=\"tgme_widget_message_footer compact js-message_footer\">\
              <div class=\"tgme_widget_message_info short js-message_info\">\
              <span class=\"tgme_widget_message_meta\">\
              <a class=\"tgme_widget_message_date\" href=\"https://t.me/example_chan/{n}\">\
              <time datetime=\"2026-11-27T10:0{n}:00+00:00\" class=\"time\">10:0{n}</time></a>\
-             </span></div></div></div></div></div>"
+             </span></div></div></div></div></div>",
+            photo = photo(site, *n, me),
         ));
     }
     html.push_str("</section></body></html>");
     html
 }
 
-fn embed(site: &Site, n: u32) -> String {
+fn embed(site: &Site, n: u32, me: std::net::SocketAddr) -> String {
     match site.posts.get(&n) {
         Some((text, false)) => format!(
             "<!DOCTYPE html><html><body class=\"widget_frame_base\">\
              <div class=\"tgme_widget_message text_not_supported_wrap js-widget_message\" \
-             data-post=\"example_chan/{n}\"><div class=\"tgme_widget_message_bubble\">\
+             data-post=\"example_chan/{n}\"><div class=\"tgme_widget_message_bubble\">{photo}\
              <div class=\"tgme_widget_message_text js-message_text\" dir=\"auto\">{text}</div>\
              <a class=\"tgme_widget_message_date\" href=\"https://t.me/example_chan/{n}\">\
              <time datetime=\"2026-11-27T10:00:00+00:00\" class=\"time\">10:00</time></a>\
-             </div></div></body></html>"
+             </div></div></body></html>",
+            photo = photo(site, n, me),
         ),
         _ => "<!DOCTYPE html><html><body class=\"widget_frame_base\">\
               <div class=\"tgme_widget_message_error\">Post not found</div></body></html>"
@@ -116,9 +141,18 @@ fn feed(site: &Site, me: std::net::SocketAddr) -> String {
          <title>Example news</title><link>http://example.org/</link>",
     );
     for n in site.articles.keys() {
+        let enclosure = site
+            .enclosures
+            .get(n)
+            .map(|name| {
+                format!(
+                    "<enclosure url=\"http://{me}/media/{name}\" type=\"image/jpeg\" length=\"9\"/>"
+                )
+            })
+            .unwrap_or_default();
         xml.push_str(&format!(
             "<item><title>Article {n}</title><link>http://{me}/article/{n}</link>\
-             <guid>article-{n}</guid><description>Report number {n}</description>\
+             <guid>article-{n}</guid><description>Report number {n}</description>{enclosure}\
              <pubDate>Fri, 27 Nov 2026 10:0{n}:00 GMT</pubDate></item>"
         ));
     }
@@ -153,7 +187,7 @@ fn answer(
                 (
                     "200 OK",
                     vec![("Content-Type", "text/html; charset=utf-8".into())],
-                    preview(&s).into_bytes(),
+                    preview(&s, me).into_bytes(),
                     Duration::ZERO,
                 )
             }
@@ -162,7 +196,7 @@ fn answer(
                 (
                     "200 OK",
                     vec![("Content-Type", "text/html".into())],
-                    embed(&s, n).into_bytes(),
+                    embed(&s, n, me).into_bytes(),
                     Duration::ZERO,
                 )
             } else {
@@ -174,6 +208,21 @@ fn answer(
                     s.slow_posts,
                 )
             }
+        } else if path == "/feed.xml" && s.feed_errors > 0 {
+            s.feed_errors -= 1;
+            (
+                "500 Internal Server Error",
+                vec![],
+                b"oops".to_vec(),
+                Duration::ZERO,
+            )
+        } else if let Some(bytes) = path.strip_prefix("/media/").and_then(|n| s.media.get(n)) {
+            (
+                "200 OK",
+                vec![("Content-Type", "image/jpeg".into())],
+                bytes.clone(),
+                Duration::ZERO,
+            )
         } else if path == "/feed.xml" {
             (
                 "200 OK",
@@ -272,8 +321,16 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         let mut s = site.site.lock().expect("site");
         s.posts.insert(1, ("Պատանդների տեսանյութ #1".into(), false));
         s.posts.insert(2, ("Second post".into(), false));
+        s.photos.insert(2, "p2-v1.jpg".into());
+        s.media.insert(
+            "p2-v1.jpg".into(),
+            b"photo of post 2, first version".to_vec(),
+        );
         s.articles.insert(1, false);
         s.articles.insert(2, false);
+        s.enclosures.insert(1, "a1.jpg".into());
+        s.media
+            .insert("a1.jpg".into(), b"photo of article 1".to_vec());
     }
     let store = TestStore::new();
     let channel = site.url("/s/example_chan");
@@ -331,7 +388,15 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     let summary = store.run_cycle(true);
     assert_eq!(summary["new_posts"], 1, "{summary}");
     assert_eq!(summary["captured"], 1, "{summary}");
+    assert_eq!(summary["changed"], 0, "nothing changed yet: {summary}");
     let counts = store.captures_by_source();
+    for media in ["/media/p2-v1.jpg", "/media/a1.jpg"] {
+        assert_eq!(
+            counts.get(&site.url(media)),
+            Some(&1),
+            "{media} captured with its post: {counts:?}"
+        );
+    }
     for n in 1..=3 {
         let url = site.url(&format!("/example_chan/{n}"));
         assert_eq!(
@@ -349,21 +414,59 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         );
     }
 
-    // A post and an article disappear: the re-check records both.
+    // A post and an article disappear; a post's photo is replaced, another post's text
+    // edited, and an article's picture re-encoded at the same address. The re-check records
+    // each, and captures the new versions.
     {
         let mut s = site.site.lock().expect("site");
         s.posts.entry(1).and_modify(|p| p.1 = true);
         s.articles.insert(2, true);
+        s.photos.insert(2, "p2-v2.jpg".into());
+        s.media
+            .insert("p2-v2.jpg".into(), b"photo of post 2, replaced".to_vec());
+        s.posts
+            .entry(3)
+            .and_modify(|p| p.0 = "Third post (edited)".into());
+        s.media
+            .insert("a1.jpg".into(), b"photo of article 1, cropped".to_vec());
     }
     let summary = store.run_cycle(true);
     assert_eq!(summary["gone"], 2, "{summary}");
+    assert_eq!(summary["changed"], 3, "{summary}");
     let status = store.status();
-    let gone: u64 = status.iter().map(|s| s["gone"].as_u64().unwrap_or(0)).sum();
-    assert_eq!(gone, 2, "{status:?}");
-    let audit = store.vigil(&["audit"]);
+    let sum = |key: &str| -> u64 { status.iter().map(|s| s[key].as_u64().unwrap_or(0)).sum() };
+    assert_eq!(sum("gone"), 2, "{status:?}");
+    assert_eq!(sum("changed"), 3, "{status:?}");
+    let audit = text(&store.vigil(&["audit"]).stdout);
     assert!(
-        text(&audit.stdout).contains("watch-gone"),
+        audit.contains("watch-gone"),
         "deletions are in the audit trail"
+    );
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("watch-changed"))
+            .count(),
+        3,
+        "each change is in the audit trail: {audit}"
+    );
+    let counts = store.captures_by_source();
+    for (what, times) in [
+        ("/media/p2-v2.jpg", 1),
+        ("/media/a1.jpg", 2),
+        ("/example_chan/3", 2),
+        ("/example_chan/2", 1),
+    ] {
+        assert_eq!(
+            counts.get(&site.url(what)),
+            Some(&times),
+            "{what}: the new version is captured beside the old: {counts:?}"
+        );
+    }
+    let summary = store.run_cycle(true);
+    assert_eq!(
+        summary["changed"], 0,
+        "a change is found once, not at every re-check: {summary}"
     );
 
     // 429 with Retry-After: the channel is left alone for as long as asked.
@@ -384,6 +487,34 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         .expect("channel");
     assert_eq!(channel_status["source"]["last_outcome"], "http-429");
     site.site.lock().expect("site").throttle = 0;
+
+    // 500s: the feed backs off (twice as long after each failure) and recovers.
+    site.site.lock().expect("site").feed_errors = 2;
+    let feed_status = |store: &TestStore| {
+        store
+            .status()
+            .into_iter()
+            .find(|s| s["source"]["kind"] == "feed")
+            .expect("feed")["source"]
+            .clone()
+    };
+    for failures in 1..=2 {
+        store.run_cycle(true);
+        let feed = feed_status(&store);
+        assert_eq!(feed["last_outcome"], "http-500", "{feed}");
+        assert_eq!(feed["consecutive_failures"], failures, "{feed}");
+    }
+    let hits = site.hits("/feed.xml");
+    store.run_cycle(false);
+    assert_eq!(
+        site.hits("/feed.xml"),
+        hits,
+        "not polled again during the backoff"
+    );
+    store.run_cycle(true);
+    let feed = feed_status(&store);
+    assert_eq!(feed["last_outcome"], "ok", "{feed}");
+    assert_eq!(feed["consecutive_failures"], 0, "{feed}");
 
     // Killed while capturing: nothing lost, nothing captured twice.
     {
