@@ -34,6 +34,8 @@ struct Site {
     media: BTreeMap<String, Vec<u8>>,
     /// Answer the feed with 500 this many more times.
     feed_errors: u32,
+    /// Delay for the channel preview (to kill a run in the middle of a poll).
+    slow_preview: Duration,
 }
 
 struct SiteServer {
@@ -188,7 +190,7 @@ fn answer(
                     "200 OK",
                     vec![("Content-Type", "text/html; charset=utf-8".into())],
                     preview(&s, me).into_bytes(),
-                    Duration::ZERO,
+                    s.slow_preview,
                 )
             }
         } else if let Some(n) = number("/example_chan/") {
@@ -516,22 +518,29 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     assert_eq!(feed["last_outcome"], "ok", "{feed}");
     assert_eq!(feed["consecutive_failures"], 0, "{feed}");
 
+    // Killed while polling: the poll left no trace, and the next run finds the post.
+    {
+        let mut s = site.site.lock().expect("site");
+        s.posts.insert(5, ("Fifth post".into(), false));
+        s.slow_preview = Duration::from_millis(1500);
+    }
+    kill_watch_run_during(&store, &site, "/s/example_chan");
+    site.site.lock().expect("site").slow_preview = Duration::ZERO;
+    let summary = store.run_cycle(true);
+    assert_eq!(summary["captured"], 1, "{summary}");
+    assert_eq!(
+        store.captures_by_source().get(&site.url("/example_chan/5")),
+        Some(&1),
+        "post 5 captured once after the kill"
+    );
+
     // Killed while capturing: nothing lost, nothing captured twice.
     {
         let mut s = site.site.lock().expect("site");
         s.posts.insert(4, ("Fourth post".into(), false));
         s.slow_posts = Duration::from_millis(1500);
     }
-    let mut running = store.cmd();
-    running
-        .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
-        .args(["watch", "run", "--now", "--no-media"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut child = running.spawn().expect("spawn watch run");
-    std::thread::sleep(Duration::from_millis(1000));
-    let _ = child.kill();
-    let _ = child.wait();
+    kill_watch_run_during(&store, &site, "/example_chan/4");
     site.site.lock().expect("site").slow_posts = Duration::ZERO;
     store.run_cycle(true);
     let counts = store.captures_by_source();
@@ -547,6 +556,27 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         "the store is consistent: {}",
         text(&verified.stdout)
     );
+}
+
+/// Starts `vigil watch run` (looping) and kills it, as a crash would, while the site is
+/// answering (slowly) its first request for `path`.
+fn kill_watch_run_during(store: &TestStore, site: &SiteServer, path: &str) {
+    let before = site.hits(path);
+    let mut running = store.cmd();
+    running
+        .env("VIGIL_TEST_TREAT_AS_PUBLIC", "127.0.0.2")
+        .args(["watch", "run", "--now", "--no-media"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = running.spawn().expect("spawn watch run");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while site.hits(path) == before && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(site.hits(path) > before, "the run asked for {path}");
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[test]
