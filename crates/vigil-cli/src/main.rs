@@ -269,7 +269,7 @@ enum WatchCommand {
         /// Time between polls (`90s`, `10m`, `2h`).
         #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
         every: std::time::Duration,
-        /// Time between re-checks of its captured posts, for deletions.
+        /// Time between re-checks of its captured posts, for deletions and changes.
         #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
         recheck: std::time::Duration,
         /// Note given to every capture from it.
@@ -287,7 +287,7 @@ enum WatchCommand {
         kind: Option<String>,
     },
     /// The watched sources: schedule, last poll and its outcome, posts seen, captured,
-    /// pending, failed and deleted.
+    /// pending, failed, deleted and changed.
     #[command(alias = "status")]
     List,
     /// Stop watching a source (its posts and captures stay).
@@ -303,10 +303,10 @@ enum WatchCommand {
         /// Poll every source now, whatever its schedule.
         #[arg(long)]
         now: bool,
-        /// Re-check every captured post for deletion now, whatever its schedule.
+        /// Re-check every captured post for deletion and change now, whatever its schedule.
         #[arg(long)]
         recheck_now: bool,
-        /// POST a JSON notice of every new capture and deletion to this URL.
+        /// POST a JSON notice of every new capture, deletion and change to this URL.
         #[arg(long, value_name = "URL")]
         webhook: Option<String>,
         /// The User-Agent sent when polling and capturing.
