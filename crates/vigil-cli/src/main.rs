@@ -275,8 +275,13 @@ enum WatchCommand {
         /// Note given to every capture from it.
         #[arg(long)]
         note: Option<String>,
-        /// Tag given to every capture from it (repeatable).
-        #[arg(long = "tag", value_name = "TAG")]
+        /// Tag given to every capture from it (repeatable, or `--tags a,b`).
+        #[arg(
+            long = "tag",
+            visible_alias = "tags",
+            value_name = "TAG",
+            value_delimiter = ','
+        )]
         tags: Vec<String>,
         /// The collection its captures go into.
         #[arg(long, value_name = "NAME", default_value = "default")]
@@ -471,8 +476,13 @@ struct CaptureArgs {
     /// A note recorded with every capture of this run (the CSV's note column overrides it).
     #[arg(long)]
     note: Option<String>,
-    /// A tag recorded with every capture of this run (repeatable).
-    #[arg(long = "tag", value_name = "TAG")]
+    /// A tag recorded with every capture of this run (repeatable, or `--tags a,b`).
+    #[arg(
+        long = "tag",
+        visible_alias = "tags",
+        value_name = "TAG",
+        value_delimiter = ','
+    )]
     tags: Vec<String>,
     /// Allow connections to loopback, private, link-local and other non-public addresses.
     #[arg(long)]

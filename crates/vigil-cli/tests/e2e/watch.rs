@@ -350,8 +350,26 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let feed_url = site.url("/feed.xml");
-    let out = store.watch(&["add", &feed_url, "--every", "60s", "--recheck", "60s"]);
+    let out = store.watch(&[
+        "add",
+        &feed_url,
+        "--every",
+        "60s",
+        "--recheck",
+        "60s",
+        "--tags",
+        "news,feed",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = store.status();
+    let feed_source = listed
+        .iter()
+        .find(|s| s["source"]["kind"] == "feed")
+        .expect("the feed is listed");
+    assert_eq!(
+        feed_source["source"]["tags"],
+        serde_json::json!(["news", "feed"])
+    );
     let again = store.watch(&["add", &feed_url]);
     assert!(!again.status.success(), "a source is watched once");
 
