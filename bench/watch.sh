@@ -9,7 +9,8 @@
 # serves; a first set of cycles captures them (not timed), then REPEAT [3] cycles with nothing
 # new are timed (`vigil watch run --once --now`: every source polled whatever its schedule),
 # best and worst reported. All sources are on one host, so default politeness (one request at
-# a time per host) polls them one after another: the slowest arrangement.
+# a time per host) polls them one after another: the slowest arrangement. Last, the re-check
+# of every captured post (`--recheck-now`, 500 a cycle) is timed once.
 #
 # Environment: VIGIL_BIN (default: a release build, which respects CARGO_TARGET_DIR).
 set -euo pipefail
@@ -74,3 +75,14 @@ import sys
 rows = [tuple(map(float, l.split())) for l in sys.stdin if l.strip()]
 secs = sorted(r[0] for r in rows); mem = max(r[1] for r in rows) / 1024
 print(f"sources: '"$SOURCES"'; cycle time best {secs[0]:.2f} s, worst {secs[-1]:.2f} s; peak RSS {mem:.0f} MiB")'
+echo "== timing the re-check of every captured post"
+/usr/bin/time -f '%e %M' -o "$WORK/time" bash -c "for _ in \$(seq 1 $(( (SOURCES * ITEMS + 499) / 500 ))); do VIGIL_NO_BROWSER=1 '$VIGIL_BIN' --store '$store' --json watch run --once --recheck-now --no-media --allow-private | tail -1; done > '$WORK/recheck.json'"
+read -r secs kb < "$WORK/time"
+python3 - "$WORK/recheck.json" "$secs" "$kb" <<'EOF'
+import json, sys
+rows = [json.loads(l)["summary"] for l in open(sys.argv[1]) if l.strip()]
+checked = sum(r["rechecked"] for r in rows)
+print(f"re-check: {checked} posts in {float(sys.argv[2]):.2f} s ({len(rows)} cycles), "
+      f"peak RSS {int(sys.argv[3]) // 1024} MiB; deleted {sum(r['gone'] for r in rows)}, "
+      f"changed {sum(r['changed'] for r in rows)}")
+EOF

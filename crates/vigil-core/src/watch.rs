@@ -801,7 +801,7 @@ async fn recheck(
                 &post.post_key,
                 &at,
                 gone.as_deref(),
-                change.as_ref().map(|c| c.reason.as_str()),
+                change.as_ref().map(|c| c.all_reasons.as_str()),
                 &rfc3339_in(source.recheck_secs as f64),
             )
             .await?;
@@ -878,7 +878,10 @@ async fn presence(
 
 /// A post found changed: why, the new hashes seen, and what to capture of it.
 struct Change {
+    /// What this re-check found (comma-separated).
     reason: String,
+    /// Every kind of change found so far, this one included (what the post records).
+    all_reasons: String,
     new_hashes: Vec<String>,
     recapture: Vec<CaptureSource>,
 }
@@ -930,6 +933,9 @@ async fn find_change(
             }
             now.media.iter().map(|m| m.url.as_str()).collect()
         }
+        // Telegram's media addresses are signed and expire: the ones we captured say nothing
+        // now, and the page that would list the current ones did not answer.
+        None if source.kind == "telegram" => vec![],
         None => originals.clone(),
     };
     for url in current {
@@ -954,12 +960,24 @@ async fn find_change(
             Err(e) => tracing::debug!(error = %e, "re-check of {url} failed"),
         }
     }
+    // A removal leaves nothing new to capture, so it is told once, not at every re-check.
+    let known: std::collections::BTreeSet<&str> = post
+        .changed_reason
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .collect();
+    if known.contains("media-removed") {
+        reasons.remove("media-removed");
+    }
     if reasons.is_empty() {
         // A new version captured by a run stopped before it recorded the change.
         if post.changed_at.is_none()
             && let Some(reason) = held.iter().find_map(|c| c.change_reason.clone())
         {
             return Ok(Some(Change {
+                all_reasons: reason.clone(),
                 reason,
                 new_hashes: vec![],
                 recapture: vec![],
@@ -967,6 +985,14 @@ async fn find_change(
         }
         return Ok(None);
     }
+    let all_reasons = known
+        .iter()
+        .chain(reasons.iter())
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+        .join(",");
     let reason = reasons.into_iter().collect::<Vec<_>>().join(",");
     let watch = json!({
         "source_id": source.id,
@@ -1001,6 +1027,7 @@ async fn find_change(
     }
     Ok(Some(Change {
         reason,
+        all_reasons,
         new_hashes,
         recapture,
     }))

@@ -110,7 +110,8 @@ pub struct WatchPost {
     pub gone_reason: Option<String>,
     /// When it was first found changed (its media or text no longer what we held).
     pub changed_at: Option<String>,
-    /// How it changed (`media-replaced`, `media-removed`, `media-added`, `text-edited`).
+    /// Every way it was found changed (`media-replaced`, `media-removed`, `media-added`,
+    /// `text-edited`; comma-separated).
     pub changed_reason: Option<String>,
 }
 
@@ -452,8 +453,9 @@ impl Catalog {
         rows.iter().map(post_from_row).collect()
     }
 
-    /// Records a re-check: `gone` (with how it showed) and `changed` (how) are kept from their
-    /// first sighting; the next check is scheduled.
+    /// Records a re-check: `gone` (with how it showed) is kept from its first sighting;
+    /// `changed` is every kind of change found so far (the caller's union), with the time of
+    /// the first; the next check is scheduled.
     pub async fn record_watch_check(
         &self,
         source_id: i64,
@@ -469,7 +471,7 @@ impl Catalog {
                  gone_reason = coalesce(gone_reason, ?3),
                  changed_at = CASE WHEN ?4 IS NOT NULL THEN coalesce(changed_at, ?1)
                                    ELSE changed_at END,
-                 changed_reason = coalesce(changed_reason, ?4)
+                 changed_reason = coalesce(?4, changed_reason)
              WHERE source_id = ?5 AND post_key = ?6",
         )
         .bind(at)
@@ -758,7 +760,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_posts_captures_are_found_and_its_change_kept_from_first_sighting() {
+    async fn a_posts_captures_are_found_and_its_changes_kept_from_first_sighting() {
         let (_dir, cat) = catalog().await;
         let s = cat
             .add_watch_source(&source(
@@ -829,7 +831,7 @@ mod tests {
         .expect("poll");
         for (at, reason) in [
             ("2026-11-27T17:00:00.000000Z", "media-replaced"),
-            ("2026-11-27T23:00:00.000000Z", "text-edited"),
+            ("2026-11-27T23:00:00.000000Z", "media-replaced,text-edited"),
         ] {
             cat.record_watch_check(
                 s.id,
@@ -847,7 +849,10 @@ mod tests {
             post.changed_at.as_deref(),
             Some("2026-11-27T17:00:00.000000Z")
         );
-        assert_eq!(post.changed_reason.as_deref(), Some("media-replaced"));
+        assert_eq!(
+            post.changed_reason.as_deref(),
+            Some("media-replaced,text-edited")
+        );
         assert_eq!(post.gone_at, None);
         assert_eq!(
             cat.watch_post_counts().await.expect("counts")[&s.id].changed,

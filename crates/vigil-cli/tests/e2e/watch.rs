@@ -489,6 +489,15 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         "a change is found once, not at every re-check: {summary}"
     );
 
+    // The article's picture is taken down while the article stays: told once.
+    site.site.lock().expect("site").media.remove("a1.jpg");
+    let summary = store.run_cycle(true);
+    assert_eq!(summary["changed"], 1, "{summary}");
+    let summary = store.run_cycle(true);
+    assert_eq!(summary["changed"], 0, "a removal is told once: {summary}");
+    let audit = text(&store.vigil(&["audit"]).stdout);
+    assert!(audit.contains("media-removed"), "{audit}");
+
     // 429 with Retry-After: the channel is left alone for as long as asked.
     site.site.lock().expect("site").throttle = 5;
     let summary = store.run_cycle(true);
