@@ -8,7 +8,7 @@
 //! loses only uncommitted work, leaving at most unreferenced blobs; nothing reported
 //! committed is lost; a crash before (4) is completed by the next publish.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,6 +58,9 @@ pub struct CaptureSettings {
     pub http: HttpOptions,
     /// URLs fetched at once.
     pub url_concurrency: usize,
+    /// URLs of one host fetched at once, when set: watching sets 1, so that capturing a
+    /// channel's new posts is as polite as polling it (page, yt-dlp and browser included).
+    pub per_host: Option<usize>,
     /// When a batch is committed.
     pub batch: BatchLimits,
     /// Media download with yt-dlp.
@@ -128,6 +131,7 @@ impl CaptureSettings {
                 policy: Arc::new(policy),
             },
             url_concurrency: c.url_concurrency.max(1),
+            per_host: None,
             batch: BatchLimits::default(),
             media: MediaSettings {
                 enabled: true,
@@ -274,9 +278,13 @@ pub async fn run(
         let settings = settings.clone();
         let run_id = run_id.clone();
         let observer = observer.clone();
+        let gate = HostGate::new(settings.per_host);
         tokio::spawn(async move {
             futures_util::stream::iter(urls)
-                .map(|s| capture_url(s, &settings, &blobs, &run_id, observer.as_ref(), &media))
+                .map(|s| async {
+                    let _turn = gate.enter(&s.source).await;
+                    capture_url(s, &settings, &blobs, &run_id, observer.as_ref(), &media).await
+                })
                 .buffer_unordered(settings.url_concurrency)
                 .for_each(|p| {
                     let tx = tx.clone();
@@ -860,6 +868,39 @@ async fn capture_media(
         tracing::warn!("could not remove scratch dir {}: {e}", dir.display());
     }
     failure
+}
+
+/// At most so many fetches of one host at once ([`CaptureSettings::per_host`]).
+struct HostGate {
+    per_host: Option<usize>,
+    hosts: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl HostGate {
+    fn new(per_host: Option<usize>) -> Self {
+        HostGate {
+            per_host,
+            hosts: Default::default(),
+        }
+    }
+
+    /// Waits for a turn at `source`'s host; `None` when hosts are not limited (or the source
+    /// has no host: it fails on its own).
+    async fn enter(&self, source: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let limit = self.per_host?;
+        let host = url::Url::parse(source)
+            .ok()?
+            .host_str()?
+            .to_ascii_lowercase();
+        let semaphore = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(host)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(limit.max(1))))
+            .clone();
+        semaphore.acquire_owned().await.ok()
+    }
 }
 
 async fn capture_url(

@@ -675,7 +675,7 @@ async fn capture_pending(
         blobs,
         log,
         run_sources,
-        &settings.capture,
+        &polite(&settings.capture),
         observer,
     )
     .await?;
@@ -783,7 +783,7 @@ async fn recheck(
                 blobs.clone(),
                 log,
                 change.recapture.clone(),
-                &settings.capture,
+                &polite(&settings.capture),
                 observer,
             )
             .await?;
@@ -1031,6 +1031,14 @@ async fn find_change(
         new_hashes,
         recapture,
     }))
+}
+
+/// Capture settings for a watched source's posts: one fetch per host at a time, as polling.
+fn polite(capture: &CaptureSettings) -> CaptureSettings {
+    CaptureSettings {
+        per_host: Some(1),
+        ..capture.clone()
+    }
 }
 
 /// POSTs `detail` to the webhook, if one is set; a failure is logged, never fatal.

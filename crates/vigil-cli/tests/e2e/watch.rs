@@ -36,6 +36,9 @@ struct Site {
     feed_errors: u32,
     /// Delay for the channel preview (to kill a run in the middle of a poll).
     slow_preview: Duration,
+    /// Requests being answered now, and the most there ever were at once (politeness).
+    in_flight: u32,
+    max_in_flight: u32,
 }
 
 struct SiteServer {
@@ -172,6 +175,8 @@ fn answer(
     let (status, headers, body, delay): (&str, Vec<(&str, String)>, Vec<u8>, Duration) = {
         let mut s = site.lock().expect("site");
         *s.hits.entry(path.to_owned()).or_default() += 1;
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
         let number = |prefix: &str| {
             path.strip_prefix(prefix)
                 .and_then(|n| n.parse::<u32>().ok())
@@ -260,8 +265,11 @@ fn answer(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(&body)
+    let written = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(&body));
+    site.lock().expect("site").in_flight -= 1;
+    written
 }
 
 impl TestStore {
@@ -333,6 +341,8 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         s.enclosures.insert(1, "a1.jpg".into());
         s.media
             .insert("a1.jpg".into(), b"photo of article 1".to_vec());
+        // Slow enough that captures fetched in parallel would overlap at the site.
+        s.slow_posts = Duration::from_millis(100);
     }
     let store = TestStore::new();
     let channel = site.url("/s/example_chan");
@@ -378,6 +388,7 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     assert_eq!(summary["polled"], 2, "{summary}");
     assert_eq!(summary["new_posts"], 4, "{summary}");
     assert_eq!(summary["captured"], 4, "{summary}");
+    site.site.lock().expect("site").slow_posts = Duration::ZERO;
 
     // What a cycle captured is enriched before the next (every job has run on it).
     let (_, lines) = store.vigil_json(&["list"]);
@@ -544,6 +555,12 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     let feed = feed_status(&store);
     assert_eq!(feed["last_outcome"], "ok", "{feed}");
     assert_eq!(feed["consecutive_failures"], 0, "{feed}");
+
+    assert_eq!(
+        site.site.lock().expect("site").max_in_flight,
+        1,
+        "one request at a time to the site, polls and captures alike"
+    );
 
     // Killed while polling: the poll left no trace, and the next run finds the post.
     {
