@@ -1161,30 +1161,22 @@ async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> 
             no_media,
             no_browser,
         } => {
-            let mut capture = CaptureSettings::from_config(
+            let mut settings = watch::WatchSettings::from_config(
                 &store.config,
-                "watch".into(),
                 policy_of(allow_private, &resolve)?,
+                store.layout.pdq_index(),
+                Default::default(),
             )?;
-            capture.media.enabled = !no_media;
-            capture.media.browser = !no_browser;
+            settings.capture.media.enabled = !no_media;
+            settings.capture.media.browser = !no_browser;
             if let Some(ua) = user_agent {
-                capture.http.user_agent = ua;
+                settings.capture.http.user_agent = ua;
             }
-            let settings = watch::WatchSettings {
-                capture,
-                hosts_at_once: 8,
-                max_sources_per_cycle: 5000,
-                max_captures_per_cycle: 200,
-                max_rechecks_per_cycle: 500,
-                ignore_schedule: now,
-                recheck_all: recheck_now,
-                webhook,
-                enrich: Some(watch::WatchEnrichment {
-                    pdq_index: store.layout.pdq_index(),
-                    lock: Default::default(),
-                }),
-            };
+            settings.ignore_schedule = now;
+            settings.recheck_all = recheck_now;
+            if webhook.is_some() {
+                settings.webhook = webhook;
+            }
             let blobs = store.blobs()?;
             let log = store.log()?;
             let mut failed = None;
@@ -1869,24 +1861,12 @@ async fn serve_cmd(
         let catalog = store.catalog.clone();
         let blobs = store.blobs()?;
         let log = store.log()?;
-        let settings = vigil_core::watch::WatchSettings {
-            capture: vigil_core::capture::CaptureSettings::from_config(
-                &store.config,
-                "watch".into(),
-                NetPolicy::default(),
-            )?,
-            hosts_at_once: 8,
-            max_sources_per_cycle: 5000,
-            max_captures_per_cycle: 200,
-            max_rechecks_per_cycle: 500,
-            ignore_schedule: false,
-            recheck_all: false,
-            webhook: None,
-            enrich: Some(vigil_core::watch::WatchEnrichment {
-                pdq_index: store.layout.pdq_index(),
-                lock: state.enrich_lock.clone(),
-            }),
-        };
+        let settings = vigil_core::watch::WatchSettings::from_config(
+            &store.config,
+            NetPolicy::default(),
+            store.layout.pdq_index(),
+            state.enrich_lock.clone(),
+        )?;
         tokio::spawn(async move {
             let report =
                 |r: &Result<vigil_core::watch::CycleSummary, vigil_core::CoreError>| match r {

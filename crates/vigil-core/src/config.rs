@@ -14,6 +14,33 @@ pub struct Config {
     pub tools: ToolsConfig,
     /// The transparency log.
     pub log: LogConfig,
+    /// Watched sources (`vigil watch run`, and `vigil serve` in the background).
+    pub watch: WatchConfig,
+}
+
+/// How watched sources are polled and reported.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Where to POST a JSON notice of every new capture, deletion and change (none: off).
+    pub webhook: Option<String>,
+    /// Hosts polled at once (each host is always one request at a time).
+    pub hosts_at_once: usize,
+    /// Posts captured in one cycle at most; the rest wait for the next.
+    pub max_captures_per_cycle: i64,
+    /// Posts re-checked in one cycle at most.
+    pub max_rechecks_per_cycle: i64,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            webhook: None,
+            hosts_at_once: 8,
+            max_captures_per_cycle: 200,
+            max_rechecks_per_cycle: 500,
+        }
+    }
 }
 
 /// Settings of the transparency log.
@@ -163,6 +190,17 @@ pub const CONFIG_TEMPLATE: &str = r#"# Vigil store settings. Every key is option
 # tsa_url = "https://freetsa.org/tsr"
 # Seconds allowed for one time-stamp request.
 # tsa_timeout_secs = 30
+
+[watch]
+# Where to POST a JSON notice of every new capture, deletion and change of a watched post
+# (see docs/watch.md). `vigil watch run --webhook` overrides it. Default: none.
+# webhook = "https://intranet.example/hooks/vigil"
+# Hosts polled at once; each host is always polled one request at a time.
+# hosts_at_once = 8
+# Posts captured in one cycle at most (the rest wait, pending, for the next).
+# max_captures_per_cycle = 200
+# Posts re-checked for deletion and change in one cycle at most.
+# max_rechecks_per_cycle = 500
 "#;
 
 #[cfg(test)]
@@ -178,5 +216,8 @@ mod tests {
         assert_eq!(partial.capture.max_bytes, 10);
         assert_eq!(partial.capture.max_redirects, 10);
         assert!(toml::from_str::<Config>("[capture]\nmax_byte = 10\n").is_err());
+        let hooked: Config = toml::from_str("[watch]\nwebhook = \"http://h/x\"\n").expect("watch");
+        assert_eq!(hooked.watch.webhook.as_deref(), Some("http://h/x"));
+        assert_eq!(hooked.watch.hosts_at_once, 8);
     }
 }

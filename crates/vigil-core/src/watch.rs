@@ -74,6 +74,34 @@ pub struct WatchSettings {
     pub enrich: Option<WatchEnrichment>,
 }
 
+impl WatchSettings {
+    /// Settings from a store's configuration (`[capture]` and `[watch]`), polling on the
+    /// schedule, with what a cycle captured enriched before the next; network policy from the
+    /// caller. Flags change the fields after.
+    pub fn from_config(
+        config: &crate::config::Config,
+        policy: vigil_capture::netguard::NetPolicy,
+        pdq_index: std::path::PathBuf,
+        enrich_lock: Arc<tokio::sync::Mutex<()>>,
+    ) -> Result<WatchSettings, CoreError> {
+        let w = &config.watch;
+        Ok(WatchSettings {
+            capture: CaptureSettings::from_config(config, "watch".into(), policy)?,
+            hosts_at_once: w.hosts_at_once.max(1),
+            max_sources_per_cycle: 5000,
+            max_captures_per_cycle: w.max_captures_per_cycle.max(1),
+            max_rechecks_per_cycle: w.max_rechecks_per_cycle.max(0),
+            ignore_schedule: false,
+            recheck_all: false,
+            webhook: w.webhook.clone(),
+            enrich: Some(WatchEnrichment {
+                pdq_index,
+                lock: enrich_lock,
+            }),
+        })
+    }
+}
+
 /// How a cycle's captures are enriched.
 #[derive(Clone)]
 pub struct WatchEnrichment {

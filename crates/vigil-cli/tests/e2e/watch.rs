@@ -272,7 +272,75 @@ fn answer(
     written
 }
 
+/// A webhook receiver on loopback: every JSON body POSTed to it, in order.
+struct Hook {
+    url: String,
+    received: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Hook {
+    fn start() -> Self {
+        use std::io::{BufRead as _, BufReader, Read as _};
+        let listener = TcpListener::bind(("127.0.0.2", 0)).expect("bind hook");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let shared = received.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(clone) = stream.try_clone() else {
+                    continue;
+                };
+                let mut reader = BufReader::new(clone);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; length];
+                if reader.read_exact(&mut body).is_ok()
+                    && let Ok(json) = serde_json::from_slice(&body)
+                {
+                    shared.lock().expect("hook").push(json);
+                }
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        Hook { url, received }
+    }
+
+    /// The events received so far, by their `event` name.
+    fn events(&self, name: &str) -> Vec<serde_json::Value> {
+        self.received
+            .lock()
+            .expect("hook")
+            .iter()
+            .filter(|e| e["event"] == name)
+            .cloned()
+            .collect()
+    }
+}
+
 impl TestStore {
+    /// Sets `[watch] webhook` in the store's configuration (what `vigil serve` uses too).
+    fn set_webhook(&self, url: &str) {
+        let path = self.store().join("config.toml");
+        let config = std::fs::read_to_string(&path).expect("config");
+        let set = config.replace(
+            "# webhook = \"https://intranet.example/hooks/vigil\"",
+            &format!("webhook = \"{url}\""),
+        );
+        assert_ne!(set, config, "the template has the webhook line");
+        std::fs::write(&path, set).expect("write config");
+    }
+
     /// `vigil watch ...` with the site's address treated as public and no yt-dlp.
     fn watch(&self, args: &[&str]) -> std::process::Output {
         let mut c = self.cmd();
@@ -345,6 +413,8 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
         s.slow_posts = Duration::from_millis(100);
     }
     let store = TestStore::new();
+    let hook = Hook::start();
+    store.set_webhook(&hook.url);
     let channel = site.url("/s/example_chan");
     let out = store.watch(&[
         "add",
@@ -389,6 +459,14 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     assert_eq!(summary["new_posts"], 4, "{summary}");
     assert_eq!(summary["captured"], 4, "{summary}");
     site.site.lock().expect("site").slow_posts = Duration::ZERO;
+    let notified = hook.events("watch-captured");
+    assert_eq!(notified.len(), 4, "a notice per new capture: {notified:?}");
+    assert!(
+        notified
+            .iter()
+            .any(|e| e["url"] == site.url("/example_chan/1").as_str() && e["capture"].is_i64()),
+        "{notified:?}"
+    );
 
     // What a cycle captured is enriched before the next (every job has run on it).
     let (_, lines) = store.vigil_json(&["list"]);
@@ -508,6 +586,19 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     assert_eq!(summary["changed"], 0, "a removal is told once: {summary}");
     let audit = text(&store.vigil(&["audit"]).stdout);
     assert!(audit.contains("media-removed"), "{audit}");
+    assert_eq!(hook.events("watch-gone").len(), 2, "a notice per deletion");
+    let changes = hook.events("watch-changed");
+    assert_eq!(changes.len(), 4, "a notice per change: {changes:?}");
+    let replaced = changes
+        .iter()
+        .find(|e| e["url"] == site.url("/example_chan/2").as_str())
+        .expect("the replaced photo's notice");
+    assert_eq!(replaced["reason"], "media-replaced", "{replaced}");
+    assert_eq!(
+        replaced["new_hashes"][0].as_str().map(str::len),
+        Some(64),
+        "the new version's SHA-256: {replaced}"
+    );
 
     // 429 with Retry-After: the channel is left alone for as long as asked.
     site.site.lock().expect("site").throttle = 5;
