@@ -557,6 +557,26 @@ impl Catalog {
             .collect())
     }
 
+    /// The newest posts (first seen last) of these sources, at most `limit`, in one query.
+    pub async fn recent_watch_posts(
+        &self,
+        source_ids: &[i64],
+        limit: i64,
+    ) -> Result<Vec<WatchPost>, CatalogError> {
+        if source_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::new("SELECT * FROM watch_posts WHERE source_id IN (");
+        let mut ids = q.separated(", ");
+        for id in source_ids {
+            ids.push_bind(*id);
+        }
+        q.push(") ORDER BY first_seen_at DESC, rowid DESC LIMIT ");
+        q.push_bind(limit);
+        let rows = q.build().fetch_all(self.pool()).await?;
+        rows.iter().map(post_from_row).collect()
+    }
+
     /// The posts of a source, newest first seen first.
     pub async fn watch_posts_of(
         &self,
@@ -845,6 +865,18 @@ mod tests {
             .expect("check");
         }
         let post = cat.watch_posts_of(s.id, 10).await.expect("posts")[0].clone();
+        assert_eq!(
+            cat.recent_watch_posts(&[s.id, 99], 5)
+                .await
+                .expect("recent"),
+            [post.clone()]
+        );
+        assert!(
+            cat.recent_watch_posts(&[99], 5)
+                .await
+                .expect("recent")
+                .is_empty()
+        );
         assert_eq!(
             post.changed_at.as_deref(),
             Some("2026-11-27T17:00:00.000000Z")

@@ -1,6 +1,7 @@
 //! `GET /watch`: the watched channels and feeds of the account's collections (admins: all),
-//! with their last poll, what failed, how many posts were captured, and which were deleted at
-//! their source since we captured them. Sources are added with `vigil watch add`.
+//! with their last poll, what failed, how many posts were captured, the newest posts (linked
+//! to what we captured of them), and which were deleted or changed at their source since we
+//! captured them. Sources are added with `vigil watch add`.
 
 use std::sync::Arc;
 
@@ -22,7 +23,19 @@ struct WatchPage<'a> {
     gone: Vec<(String, WatchPost)>,
     /// Captured posts found changed at their source: (source URL, post).
     changed: Vec<(String, WatchPost)>,
+    /// The newest posts seen, over all these sources.
+    recent: Vec<RecentPost>,
 }
+
+/// A post on the page, with the item its capture holds (to open it).
+struct RecentPost {
+    source: String,
+    post: WatchPost,
+    item: Option<String>,
+}
+
+/// Posts listed as the newest, over all the sources shown.
+const RECENT_POSTS: i64 = 30;
 
 /// `GET /watch` (every signed-in role; only sources of the account's collections).
 pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
@@ -47,6 +60,25 @@ pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<R
             }
         }
     }
+    let ids: Vec<i64> = sources.iter().map(|s| s.source.id).collect();
+    let recent = state.catalog.recent_watch_posts(&ids, RECENT_POSTS).await?;
+    let mut shown = Vec::with_capacity(recent.len());
+    for post in recent {
+        let source = sources
+            .iter()
+            .find(|s| s.source.id == post.source_id)
+            .map(|s| s.source.url.clone())
+            .unwrap_or_default();
+        let item = match post.capture_id {
+            Some(id) => state
+                .catalog
+                .capture(id)
+                .await?
+                .and_then(|c| c.record.items.first().map(|i| i.sha256.to_hex())),
+            None => None,
+        };
+        shown.push(RecentPost { source, post, item });
+    }
     gone.sort_by(|a, b| b.1.gone_at.cmp(&a.1.gone_at));
     changed.sort_by(|a, b| b.1.changed_at.cmp(&a.1.changed_at));
     vigil_core::accounts::audit(
@@ -64,6 +96,7 @@ pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<R
         sources,
         gone,
         changed,
+        recent: shown,
     }
     .render()
     .map(|h| axum::response::Html(h).into_response())

@@ -2394,6 +2394,11 @@ async fn the_watch_page_shows_the_sources_of_ones_collections_their_deletions_an
     assert!(page.body.contains("not-found-page"));
     assert!(page.body.contains("Changed at their source"));
     assert!(page.body.contains("media-replaced"));
+    assert!(page.body.contains("Newest posts"));
+    assert!(
+        page.body.contains(&format!("/items/{}", w.public_item)),
+        "a captured post links to its item"
+    );
     let page = call(s, get("/watch", Some(&admin))).await;
     assert!(
         page.body.contains("case_channel"),
