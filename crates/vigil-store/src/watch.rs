@@ -869,7 +869,7 @@ mod tests {
             cat.recent_watch_posts(&[s.id, 99], 5)
                 .await
                 .expect("recent"),
-            [post.clone()]
+            std::slice::from_ref(&post)
         );
         assert!(
             cat.recent_watch_posts(&[99], 5)
