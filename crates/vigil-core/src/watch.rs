@@ -27,8 +27,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
-use vigil_capture::http::{FetchError, PageClient};
+use vigil_capture::http::PageClient;
 use vigil_feeds::{FeedPage, Post, PostStatus, SourceKind};
+
+mod feed;
+use feed::{PlaylistLister, PollFailure, PollTools, feed_of};
 use vigil_store::{
     BlobStore, Catalog, NewWatchSource, PollOutcome, SeenPost, StoredCapture, WatchCounts,
     WatchPost, WatchSource, now_rfc3339, rfc3339_in,
@@ -325,7 +328,7 @@ pub struct CycleSummary {
 /// One poll's result.
 struct Polled {
     source: WatchSource,
-    result: Result<FeedPage, (String, String, Option<u64>)>,
+    result: Result<FeedPage, PollFailure>,
 }
 
 /// Polls, captures and re-checks once.
@@ -349,7 +352,11 @@ pub async fn run_cycle(
     // left pending by a stopped run is captured later from its page alone).
     let mut described = Described::new();
     let lister = PlaylistLister::prepare(&settings.capture, &due).await;
-    for polled in poll_all(client, &lister, due, settings.hosts_at_once.max(1)).await {
+    let tools = PollTools {
+        client,
+        lister: &lister,
+    };
+    for polled in poll_all(&tools, due, settings.hosts_at_once.max(1)).await {
         summary.polled += 1;
         record_poll(catalog, polled, &mut described, &mut summary).await?;
     }
@@ -383,8 +390,7 @@ pub async fn run_cycle(
 
 /// Polls sources, hosts in parallel, one request at a time per host.
 async fn poll_all(
-    client: &PageClient,
-    lister: &PlaylistLister,
+    tools: &PollTools<'_>,
     due: Vec<WatchSource>,
     hosts_at_once: usize,
 ) -> Vec<Polled> {
@@ -401,10 +407,13 @@ async fn poll_all(
         .map(|sources| async move {
             let mut out = Vec::with_capacity(sources.len());
             for source in sources {
-                let result = if source.kind == "playlist" {
-                    lister.list(&source).await
-                } else {
-                    poll_one(client, &source).await
+                let result = match feed_of(&source.kind) {
+                    Some(feed) => feed.poll(tools, &source).await,
+                    None => Err((
+                        "unknown-kind".to_owned(),
+                        format!("this version cannot poll a {:?} source", source.kind),
+                        None,
+                    )),
                 };
                 out.push(Polled { source, result });
             }
@@ -416,122 +425,6 @@ async fn poll_all(
         .into_iter()
         .flatten()
         .collect()
-}
-
-/// Fetches and parses one source: the page, or (code, message, Retry-After seconds).
-async fn poll_one(
-    client: &PageClient,
-    source: &WatchSource,
-) -> Result<FeedPage, (String, String, Option<u64>)> {
-    let page = client
-        .get(&source.poll_url)
-        .await
-        .map_err(|e: FetchError| (e.code().to_owned(), e.to_string(), None))?;
-    if page.status != 200 {
-        return Err((
-            format!("http-{}", page.status),
-            format!("{} answered HTTP {}", source.poll_url, page.status),
-            page.retry_after,
-        ));
-    }
-    let parsed = if source.kind == "telegram" {
-        vigil_feeds::parse_telegram_preview(&page.body, &page.final_url)
-    } else {
-        vigil_feeds::parse_feed(&page.body, &page.final_url)
-    };
-    let mut page = parsed.map_err(|e| ("unreadable".to_owned(), e.to_string(), None))?;
-    if source.kind == "telegram" {
-        rebase_posts(&mut page, mirror_base(&source.poll_url).as_ref());
-    }
-    Ok(page)
-}
-
-/// The host a Telegram-shaped page was polled from, when it is not t.me itself (a mirror of
-/// the public preview): its posts are read from there too, never from elsewhere.
-fn mirror_base(poll_url: &str) -> Option<url::Url> {
-    url::Url::parse(poll_url)
-        .ok()
-        .filter(|u| !matches!(u.host_str(), Some("t.me" | "telegram.me")))
-}
-
-/// Moves post links onto `base`'s scheme, host and port (path kept).
-fn rebase_posts(page: &mut FeedPage, base: Option<&url::Url>) {
-    let Some(base) = base else {
-        return;
-    };
-    for post in &mut page.posts {
-        if let Ok(mut u) = url::Url::parse(&post.url) {
-            let _ = u.set_scheme(base.scheme());
-            let _ = u.set_host(base.host_str());
-            let _ = u.set_port(base.port());
-            post.url = u.to_string();
-        }
-    }
-}
-
-/// Lists channels and playlists with yt-dlp, through the same guard proxy as captures; only
-/// started when a cycle has such a source.
-struct PlaylistLister {
-    tool: Result<
-        (
-            vigil_capture::ytdlp::YtDlp,
-            vigil_capture::ytdlp::MediaOptions,
-        ),
-        String,
-    >,
-    _proxy: Option<vigil_capture::proxy::GuardProxy>,
-}
-
-/// Entries listed per playlist poll (the newest; older ones were seen before).
-const PLAYLIST_ENTRIES: usize = 50;
-
-impl PlaylistLister {
-    async fn prepare(settings: &CaptureSettings, due: &[WatchSource]) -> PlaylistLister {
-        let unused = |why: &str| PlaylistLister {
-            tool: Err(why.to_owned()),
-            _proxy: None,
-        };
-        if !due.iter().any(|s| s.kind == "playlist") {
-            return unused("no playlist is due");
-        }
-        let ytdlp =
-            match vigil_capture::ytdlp::YtDlp::locate(settings.media.yt_dlp.as_deref()).await {
-                Ok(y) => y,
-                Err(why) => return unused(&why),
-            };
-        let proxy = match vigil_capture::proxy::GuardProxy::start(
-            settings.http.policy.clone(),
-            settings.http.connect_timeout,
-        )
-        .await
-        {
-            Ok(p) => p,
-            Err(e) => return unused(&format!("could not start the guard proxy: {e}")),
-        };
-        let options = vigil_capture::ytdlp::MediaOptions {
-            max_bytes: 16 << 20,
-            timeout: settings.media.timeout,
-            socket_timeout: settings.http.read_timeout,
-            proxy: proxy.url(),
-        };
-        PlaylistLister {
-            tool: Ok((ytdlp, options)),
-            _proxy: Some(proxy),
-        }
-    }
-
-    async fn list(&self, source: &WatchSource) -> Result<FeedPage, (String, String, Option<u64>)> {
-        let (ytdlp, options) = self
-            .tool
-            .as_ref()
-            .map_err(|why| ("yt-dlp".to_owned(), why.clone(), None))?;
-        let json = ytdlp
-            .list(&source.poll_url, PLAYLIST_ENTRIES, options)
-            .await
-            .map_err(|why| ("yt-dlp".to_owned(), why, None))?;
-        vigil_feeds::parse_ytdlp_playlist(&json)
-            .map_err(|e| ("unreadable".to_owned(), e.to_string(), None))
-    }
 }
 
 /// When a source is next due: its interval ± 10 % after a good poll; after `failures` failed
@@ -877,23 +770,18 @@ async fn presence(
     source: &WatchSource,
     post: &WatchPost,
 ) -> (Option<String>, Option<Post>) {
-    let check_url = if source.kind == "telegram" {
-        format!(
-            "{}?embed=1",
-            post.url.split('?').next().unwrap_or(&post.url)
-        )
-    } else {
-        post.url.clone()
-    };
+    let feed = feed_of(&source.kind);
+    let check_url = feed.map_or_else(|| post.url.clone(), |f| f.check_url(&post.url));
     match client.get(&check_url).await {
         Ok(page) if matches!(page.status, 404 | 410) => {
             (Some(format!("http-{}", page.status)), None)
         }
-        Ok(page) if page.status == 200 && source.kind == "telegram" => {
-            match url::Url::parse(&check_url)
-                .ok()
-                .and_then(|u| vigil_feeds::parse_telegram_post(&page.body, &u).ok())
-            {
+        Ok(page) if page.status == 200 => {
+            match feed.and_then(|f| {
+                url::Url::parse(&check_url)
+                    .ok()
+                    .and_then(|u| f.read_check(&page.body, &u))
+            }) {
                 Some(PostStatus::Deleted) => (Some("not-found-page".to_owned()), None),
                 Some(PostStatus::Present(now)) => (None, Some(now)),
                 None => (None, None),
@@ -963,7 +851,7 @@ async fn find_change(
         }
         // Telegram's media addresses are signed and expire: the ones we captured say nothing
         // now, and the page that would list the current ones did not answer.
-        None if source.kind == "telegram" => vec![],
+        None if feed_of(&source.kind).is_some_and(|f| f.media_addresses_expire()) => vec![],
         None => originals.clone(),
     };
     for url in current {
