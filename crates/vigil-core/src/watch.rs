@@ -356,7 +356,7 @@ pub async fn run_cycle(
         client,
         lister: &lister,
     };
-    for polled in poll_all(&tools, due, settings.hosts_at_once.max(1)).await {
+    for polled in poll_all(catalog, &tools, due, settings.hosts_at_once.max(1)).await {
         summary.polled += 1;
         record_poll(catalog, polled, &mut described, &mut summary).await?;
     }
@@ -388,8 +388,13 @@ pub async fn run_cycle(
     Ok(summary)
 }
 
+/// Pages of older posts read at most in one poll, to catch up with a source that posted more
+/// than a page since it was last polled.
+const MAX_CATCH_UP_PAGES: usize = 10;
+
 /// Polls sources, hosts in parallel, one request at a time per host.
 async fn poll_all(
+    catalog: &Catalog,
     tools: &PollTools<'_>,
     due: Vec<WatchSource>,
     hosts_at_once: usize,
@@ -408,7 +413,10 @@ async fn poll_all(
             let mut out = Vec::with_capacity(sources.len());
             for source in sources {
                 let result = match feed_of(&source.kind) {
-                    Some(feed) => feed.poll(tools, &source).await,
+                    Some(feed) => match feed.poll(tools, &source).await {
+                        Ok(page) => Ok(catch_up(catalog, tools, feed, &source, page).await),
+                        Err(e) => Err(e),
+                    },
                     None => Err((
                         "unknown-kind".to_owned(),
                         format!("this version cannot poll a {:?} source", source.kind),
@@ -425,6 +433,50 @@ async fn poll_all(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// Follows a polled page's link to older posts while every post on the last page read is new
+/// to us (the source posted more than a page since its last poll), at most
+/// [`MAX_CATCH_UP_PAGES`]. Not on a source's first poll: watching starts from now. A failure
+/// stops catching up and keeps what was read.
+async fn catch_up(
+    catalog: &Catalog,
+    tools: &PollTools<'_>,
+    feed: &dyn feed::Feed,
+    source: &WatchSource,
+    mut page: FeedPage,
+) -> FeedPage {
+    if source.last_poll_at.is_none() {
+        return page;
+    }
+    let mut last: Vec<String> = page.posts.iter().map(|p| p.id.clone()).collect();
+    let mut older = page.older.take();
+    for _ in 0..MAX_CATCH_UP_PAGES {
+        let Some(next) = older.take() else { break };
+        match catalog.watch_posts_known(source.id, &last).await {
+            Ok(0) if !last.is_empty() => {}
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "catching up with {}", source.url);
+                break;
+            }
+        }
+        let Some(reading) = feed.poll_older(tools, &next) else {
+            break;
+        };
+        match reading.await {
+            Ok(mut more) => {
+                last = more.posts.iter().map(|p| p.id.clone()).collect();
+                older = more.older.take();
+                page.posts.append(&mut more.posts);
+            }
+            Err((code, message, _)) => {
+                tracing::warn!("catching up with {}: {code}: {message}", source.url);
+                break;
+            }
+        }
+    }
+    page
 }
 
 /// When a source is next due: its interval ± 10 % after a good poll; after `failures` failed

@@ -359,6 +359,27 @@ impl Catalog {
         Ok(new)
     }
 
+    /// How many of these post keys of a source were seen before (polling uses it to know
+    /// whether a page holds only new posts).
+    pub async fn watch_posts_known(
+        &self,
+        source_id: i64,
+        post_keys: &[String],
+    ) -> Result<i64, CatalogError> {
+        if post_keys.is_empty() {
+            return Ok(0);
+        }
+        let mut q = sqlx::QueryBuilder::new("SELECT count(*) FROM watch_posts WHERE source_id = ");
+        q.push_bind(source_id);
+        q.push(" AND post_key IN (");
+        let mut keys = q.separated(", ");
+        for key in post_keys {
+            keys.push_bind(key.as_str());
+        }
+        q.push(")");
+        Ok(q.build_query_scalar().fetch_one(self.pool()).await?)
+    }
+
     /// Posts not captured yet (pending), oldest first.
     pub async fn pending_watch_posts(&self, limit: i64) -> Result<Vec<WatchPost>, CatalogError> {
         let rows = sqlx::query(
@@ -698,6 +719,14 @@ mod tests {
             .await
             .expect("poll again");
         assert_eq!(new, ["example_channel/3"], "only the unseen post is new");
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            cat.watch_posts_known(s.id, &keys(&["example_channel/3", "example_channel/9"]))
+                .await
+                .expect("known"),
+            1
+        );
+        assert_eq!(cat.watch_posts_known(s.id, &[]).await.expect("known"), 0);
         assert!(
             cat.due_watch_sources("2026-11-27T10:05:00.000000Z", 10)
                 .await

@@ -36,6 +36,8 @@ struct Site {
     feed_errors: u32,
     /// Delay for the channel preview (to kill a run in the middle of a poll).
     slow_preview: Duration,
+    /// Posts on one preview page (0: 20, as Telegram).
+    page_size: usize,
     /// Requests being answered now, and the most there ever were at once (politeness).
     in_flight: u32,
     max_in_flight: u32,
@@ -91,15 +93,34 @@ fn photo(site: &Site, n: u32, me: std::net::SocketAddr) -> String {
         .unwrap_or_default()
 }
 
-fn preview(site: &Site, me: std::net::SocketAddr) -> String {
+/// The channel's preview: the newest `page_size` posts (before `before`, when asked), oldest
+/// first, with Telegram's "load older" link when there are older ones.
+fn preview(site: &Site, me: std::net::SocketAddr, before: Option<u32>) -> String {
     let mut html = String::from(
         "<!DOCTYPE html><html><head><title>Example channel</title></head><body>\
          <section class=\"tgme_channel_history js-message_history\">",
     );
-    for (n, (text, deleted)) in &site.posts {
-        if *deleted {
-            continue;
-        }
+    let shown: Vec<_> = site
+        .posts
+        .iter()
+        .filter(|(n, (_, deleted))| !deleted && before.is_none_or(|b| **n < b))
+        .collect();
+    let page_size = if site.page_size == 0 {
+        20
+    } else {
+        site.page_size
+    };
+    let shown = &shown[shown.len().saturating_sub(page_size)..];
+    if let Some((first, _)) = shown.first()
+        && site.posts.keys().any(|n| n < first)
+    {
+        html.push_str(&format!(
+            "<div class=\"tgme_widget_message_centered js-messages_more_wrap\">\
+             <a href=\"/s/example_chan?before={first}\" class=\"tme_messages_more js-messages_more\" \
+             data-before=\"{first}\"></a></div>"
+        ));
+    }
+    for (n, (text, _)) in shown {
         html.push_str(&format!(
             "<div class=\"tgme_widget_message_wrap js-widget_message_wrap\">\
              <div class=\"tgme_widget_message text_not_supported_wrap js-widget_message\" \
@@ -113,9 +134,9 @@ fn preview(site: &Site, me: std::net::SocketAddr) -> String {
              <div class=\"tgme_widget_message_info short js-message_info\">\
              <span class=\"tgme_widget_message_meta\">\
              <a class=\"tgme_widget_message_date\" href=\"https://t.me/example_chan/{n}\">\
-             <time datetime=\"2026-11-27T10:0{n}:00+00:00\" class=\"time\">10:0{n}</time></a>\
+             <time datetime=\"2026-11-27T10:{n:02}:00+00:00\" class=\"time\">10:{n:02}</time></a>\
              </span></div></div></div></div></div>",
-            photo = photo(site, *n, me),
+            photo = photo(site, **n, me),
         ));
     }
     html.push_str("</section></body></html>");
@@ -194,7 +215,12 @@ fn answer(
                 (
                     "200 OK",
                     vec![("Content-Type", "text/html; charset=utf-8".into())],
-                    preview(&s, me).into_bytes(),
+                    preview(
+                        &s,
+                        me,
+                        query.strip_prefix("before=").and_then(|b| b.parse().ok()),
+                    )
+                    .into_bytes(),
                     s.slow_preview,
                 )
             }
@@ -513,6 +539,30 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
             Some(&1),
             "post {n} captured exactly once: {counts:?}"
         );
+    }
+    // A burst of more posts than one preview page shows: the poll reads older pages until it
+    // reaches posts it knows.
+    {
+        let mut s = site.site.lock().expect("site");
+        s.page_size = 3;
+        for n in 10..=17 {
+            s.posts.insert(n, (format!("Burst post {n}"), false));
+        }
+    }
+    let before = site.hits("/s/example_chan");
+    let summary = store.run_cycle(true);
+    assert_eq!(summary["new_posts"], 8, "{summary}");
+    assert_eq!(summary["captured"], 8, "{summary}");
+    assert_eq!(
+        site.hits("/s/example_chan") - before,
+        3,
+        "two older pages were read, and no more: the second holds a known post"
+    );
+    site.site.lock().expect("site").page_size = 0;
+    let counts = store.captures_by_source();
+    for n in 10..=17 {
+        let url = site.url(&format!("/example_chan/{n}"));
+        assert_eq!(counts.get(&url), Some(&1), "burst post {n}: {counts:?}");
     }
     for n in 1..=2 {
         let url = site.url(&format!("/article/{n}"));

@@ -29,6 +29,17 @@ pub(super) trait Feed: Send + Sync {
         source: &'a WatchSource,
     ) -> BoxFuture<'a, Result<FeedPage, PollFailure>>;
 
+    /// Reads the page of older posts a poll pointed to (`FeedPage::older`), to catch up
+    /// with a source that posted more than one page between two polls; `None` when the kind
+    /// has no such pages.
+    fn poll_older<'a>(
+        &'a self,
+        _tools: &'a PollTools<'a>,
+        _older: &'a url::Url,
+    ) -> Option<BoxFuture<'a, Result<FeedPage, PollFailure>>> {
+        None
+    }
+
     /// The page that tells whether a captured post is still up (default: its own page, whose
     /// 404 or 410 says it is gone).
     fn check_url(&self, post_url: &str) -> String {
@@ -77,6 +88,20 @@ impl Feed for TelegramPreview {
         })
     }
 
+    fn poll_older<'a>(
+        &'a self,
+        tools: &'a PollTools<'a>,
+        older: &'a url::Url,
+    ) -> Option<BoxFuture<'a, Result<FeedPage, PollFailure>>> {
+        Some(Box::pin(async move {
+            let page = fetch(tools.client, older.as_str()).await?;
+            let mut posts = vigil_feeds::parse_telegram_preview(&page.body, &page.final_url)
+                .map_err(unreadable)?;
+            rebase_posts(&mut posts, mirror_base(older.as_str()).as_ref());
+            Ok(posts)
+        }))
+    }
+
     /// The post's embed page, which says "Post not found" when it is deleted and shows its
     /// present text and media otherwise.
     fn check_url(&self, post_url: &str) -> String {
@@ -105,6 +130,18 @@ impl Feed for RssOrAtom {
             let page = fetch(tools.client, &source.poll_url).await?;
             vigil_feeds::parse_feed(&page.body, &page.final_url).map_err(unreadable)
         })
+    }
+
+    /// An Atom feed's `rel="next"` page (RFC 5005 paging).
+    fn poll_older<'a>(
+        &'a self,
+        tools: &'a PollTools<'a>,
+        older: &'a url::Url,
+    ) -> Option<BoxFuture<'a, Result<FeedPage, PollFailure>>> {
+        Some(Box::pin(async move {
+            let page = fetch(tools.client, older.as_str()).await?;
+            vigil_feeds::parse_feed(&page.body, &page.final_url).map_err(unreadable)
+        }))
     }
 }
 
