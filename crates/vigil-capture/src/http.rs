@@ -300,11 +300,11 @@ impl PageClient {
         Ok(response.status().as_u16())
     }
 
-    /// GETs `url` (following redirects under the guard) and hashes a 2xx body of at most
-    /// `limit` bytes as it streams; other answers are not read.
-    pub async fn digest(&self, url: &str, limit: u64) -> Result<Digested, FetchError> {
+    /// GETs `url`, following redirects under the guard; the final URL and its response, body
+    /// unread (the hops are not kept: nothing read this way is evidence).
+    async fn send(&self, url: &str) -> Result<(url::Url, reqwest::Response), FetchError> {
         let (mut hops, mut chains) = (Vec::new(), Vec::new());
-        let (final_url, mut response) = send_following(
+        send_following(
             &self.client,
             url,
             &self.opts,
@@ -312,7 +312,13 @@ impl PageClient {
             &mut hops,
             &mut chains,
         )
-        .await?;
+        .await
+    }
+
+    /// GETs `url` (following redirects under the guard) and hashes a 2xx body of at most
+    /// `limit` bytes as it streams; other answers are not read.
+    pub async fn digest(&self, url: &str, limit: u64) -> Result<Digested, FetchError> {
+        let (final_url, mut response) = self.send(url).await?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Ok(Digested {
@@ -346,16 +352,7 @@ impl PageClient {
 
     /// GETs `url` (following redirects under the guard) and reads the body into memory.
     pub async fn get(&self, url: &str) -> Result<Page, FetchError> {
-        let (mut hops, mut chains) = (Vec::new(), Vec::new());
-        let (final_url, mut response) = send_following(
-            &self.client,
-            url,
-            &self.opts,
-            &self.seen,
-            &mut hops,
-            &mut chains,
-        )
-        .await?;
+        let (final_url, mut response) = self.send(url).await?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

@@ -613,46 +613,18 @@ async fn capture_pending(
             continue;
         };
         let described = described.remove(&(post.source_id, post.post_key.clone()));
-        let watch = json!({
-            "source_id": source.id,
-            "source": source.url,
-            "post_key": post.post_key,
-            "author": post.author,
-            "published_at": post.published_at,
-            "first_seen_at": post.first_seen_at,
-            "text": described.as_ref().and_then(|p| p.text.clone()),
-            "media": described.as_ref().map(|p| json!(p.media)).unwrap_or(json!([])),
-        });
-        run_sources.push(CaptureSource {
-            source: post.url.clone(),
-            note: source.note.clone(),
-            tags: source.tags.clone(),
-            watch: Some(watch.clone()),
-        });
-        // Each picture or video the source linked, as its own capture of the same post.
-        for m in described.iter().flat_map(|p| &p.media) {
-            let mut w = watch.clone();
-            w["media_of"] = json!(post.url);
-            run_sources.push(CaptureSource {
-                source: m.url.clone(),
-                note: source.note.clone(),
-                tags: source.tags.clone(),
-                watch: Some(w),
-            });
-        }
+        let watch = watch_details(source, post, described.as_ref(), json!({}));
+        // The post's page, and each picture or video the source linked, as its own capture
+        // of the same post.
+        run_sources.extend(post_captures(
+            source,
+            post,
+            &watch,
+            Some(&post.url),
+            described.iter().flat_map(|p| &p.media).map(|m| &m.url),
+        ));
     }
-    let committed = Arc::new(Committed::default());
-    let observer: Arc<dyn CaptureObserver> = committed.clone();
-    crate::capture::run(
-        catalog,
-        blobs,
-        log,
-        run_sources,
-        &polite(&settings.capture),
-        observer,
-    )
-    .await?;
-    let captures = std::mem::take(&mut *committed.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let captures = capture_all(catalog, blobs, log, run_sources, settings).await?;
     for post in &to_capture {
         let found = captures.iter().find(|c| {
             c.record.source == post.url
@@ -701,16 +673,14 @@ async fn link(
         "event": "watch-captured", "source_id": post.source_id, "post_key": post.post_key,
         "url": post.url, "capture": capture_id,
     });
-    record(
+    announce(
         catalog,
-        "watch",
+        settings,
         "watch-capture",
         &format!("capture:{capture_id}"),
-        detail.clone(),
+        detail,
     )
-    .await?;
-    notify(settings, &detail).await;
-    Ok(())
+    .await
 }
 
 /// Re-checks captured posts that are due: deleted (404/410, or Telegram's "post not found"),
@@ -749,22 +719,17 @@ async fn recheck(
         if let Some(change) = &change
             && !change.recapture.is_empty()
         {
-            let committed = Arc::new(Committed::default());
-            let observer: Arc<dyn CaptureObserver> = committed.clone();
-            crate::capture::run(
+            new_captures = capture_all(
                 catalog,
                 blobs.clone(),
                 log,
                 change.recapture.clone(),
-                &polite(&settings.capture),
-                observer,
+                settings,
             )
-            .await?;
-            new_captures =
-                std::mem::take(&mut *committed.0.lock().unwrap_or_else(|p| p.into_inner()))
-                    .into_iter()
-                    .map(|c| c.id)
-                    .collect();
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         }
         summary.rechecked += 1;
         let at = now_rfc3339();
@@ -784,15 +749,14 @@ async fn recheck(
                 "event": "watch-gone", "source_id": post.source_id, "post_key": post.post_key,
                 "url": post.url, "capture": post.capture_id, "reason": reason,
             });
-            record(
+            announce(
                 catalog,
-                "watch",
+                settings,
                 "watch-gone",
                 &format!("capture:{}", post.capture_id.unwrap_or_default()),
-                detail.clone(),
+                detail,
             )
             .await?;
-            notify(settings, &detail).await;
         }
         if let Some(change) = change {
             summary.changed += 1;
@@ -801,15 +765,14 @@ async fn recheck(
                 "url": post.url, "capture": post.capture_id, "reason": change.reason,
                 "new_hashes": change.new_hashes, "new_captures": new_captures,
             });
-            record(
+            announce(
                 catalog,
-                "watch",
+                settings,
                 "watch-changed",
                 &format!("capture:{}", post.capture_id.unwrap_or_default()),
-                detail.clone(),
+                detail,
             )
             .await?;
-            notify(settings, &detail).await;
         }
     }
     Ok(())
@@ -962,43 +925,115 @@ async fn find_change(
         .collect::<Vec<_>>()
         .join(",");
     let reason = reasons.into_iter().collect::<Vec<_>>().join(",");
-    let watch = json!({
-        "source_id": source.id,
-        "source": source.url,
-        "post_key": post.post_key,
-        "author": post.author,
-        "published_at": post.published_at,
-        "first_seen_at": post.first_seen_at,
-        "text": new_text.as_deref().or(page.text.as_deref()),
-        "media": present.map(|p| json!(p.media)).unwrap_or(json!([])),
-        "change_reason": reason,
-        "recheck_of": post.capture_id,
-    });
-    let mut recapture = Vec::new();
-    if new_text.is_some() {
-        recapture.push(CaptureSource {
-            source: post.url.clone(),
-            note: source.note.clone(),
-            tags: source.tags.clone(),
-            watch: Some(watch.clone()),
-        });
+    let mut watch = watch_details(
+        source,
+        post,
+        present,
+        json!({ "change_reason": reason, "recheck_of": post.capture_id }),
+    );
+    if watch["text"].is_null() {
+        watch["text"] = json!(page.text);
     }
-    for url in changed_media {
-        let mut w = watch.clone();
-        w["media_of"] = json!(post.url);
-        recapture.push(CaptureSource {
-            source: url,
-            note: source.note.clone(),
-            tags: source.tags.clone(),
-            watch: Some(w),
-        });
-    }
+    let recapture = post_captures(
+        source,
+        post,
+        &watch,
+        new_text.is_some().then_some(&post.url),
+        changed_media.iter(),
+    );
     Ok(Some(Change {
         reason,
         all_reasons,
         new_hashes,
         recapture,
     }))
+}
+
+/// What a watched post's captures keep in `details.watch` (and so in their log leaves): the
+/// source, the post's key, what the source said of it (`said`: text and media), and `extra`.
+fn watch_details(
+    source: &WatchSource,
+    post: &WatchPost,
+    said: Option<&Post>,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut watch = json!({
+        "source_id": source.id,
+        "source": source.url,
+        "post_key": post.post_key,
+        "author": post.author,
+        "published_at": post.published_at,
+        "first_seen_at": post.first_seen_at,
+        "text": said.and_then(|p| p.text.clone()),
+        "media": said.map(|p| json!(p.media)).unwrap_or(json!([])),
+    });
+    if let (Some(w), serde_json::Value::Object(extra)) = (watch.as_object_mut(), extra) {
+        w.extend(extra);
+    }
+    watch
+}
+
+/// The captures to make of a post: its `page` when given, and each medium (marked
+/// `media_of` the post), with the source's note and tags.
+fn post_captures<'a>(
+    source: &WatchSource,
+    post: &WatchPost,
+    watch: &serde_json::Value,
+    page: Option<&String>,
+    media: impl Iterator<Item = &'a String>,
+) -> Vec<CaptureSource> {
+    let capture = |url: &String, watch: serde_json::Value| CaptureSource {
+        source: url.clone(),
+        note: source.note.clone(),
+        tags: source.tags.clone(),
+        watch: Some(watch),
+    };
+    let mut out: Vec<CaptureSource> = page
+        .map(|u| capture(u, watch.clone()))
+        .into_iter()
+        .collect();
+    for url in media {
+        let mut w = watch.clone();
+        w["media_of"] = json!(post.url);
+        out.push(capture(url, w));
+    }
+    out
+}
+
+/// Captures `sources` politely ([`polite`]) through the normal path; what was committed.
+async fn capture_all(
+    catalog: &Catalog,
+    blobs: Arc<BlobStore>,
+    log: &Log,
+    sources: Vec<CaptureSource>,
+    settings: &WatchSettings,
+) -> Result<Vec<StoredCapture>, CoreError> {
+    let committed = Arc::new(Committed::default());
+    let observer: Arc<dyn CaptureObserver> = committed.clone();
+    crate::capture::run(
+        catalog,
+        blobs,
+        log,
+        sources,
+        &polite(&settings.capture),
+        observer,
+    )
+    .await?;
+    let captures = std::mem::take(&mut *committed.0.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(captures)
+}
+
+/// Records a watch event in the audit trail (actor `watch`) and sends it to the webhook.
+async fn announce(
+    catalog: &Catalog,
+    settings: &WatchSettings,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Result<(), CoreError> {
+    record(catalog, "watch", action, subject, detail.clone()).await?;
+    notify(settings, &detail).await;
+    Ok(())
 }
 
 /// Capture settings for a watched source's posts: one fetch per host at a time, as polling.
