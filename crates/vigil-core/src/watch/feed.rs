@@ -79,13 +79,7 @@ impl Feed for TelegramPreview {
         tools: &'a PollTools<'a>,
         source: &'a WatchSource,
     ) -> BoxFuture<'a, Result<FeedPage, PollFailure>> {
-        Box::pin(async move {
-            let page = fetch(tools.client, &source.poll_url).await?;
-            let mut posts = vigil_feeds::parse_telegram_preview(&page.body, &page.final_url)
-                .map_err(unreadable)?;
-            rebase_posts(&mut posts, mirror_base(&source.poll_url).as_ref());
-            Ok(posts)
-        })
+        Box::pin(read_preview(tools.client, &source.poll_url))
     }
 
     fn poll_older<'a>(
@@ -93,13 +87,7 @@ impl Feed for TelegramPreview {
         tools: &'a PollTools<'a>,
         older: &'a url::Url,
     ) -> Option<BoxFuture<'a, Result<FeedPage, PollFailure>>> {
-        Some(Box::pin(async move {
-            let page = fetch(tools.client, older.as_str()).await?;
-            let mut posts = vigil_feeds::parse_telegram_preview(&page.body, &page.final_url)
-                .map_err(unreadable)?;
-            rebase_posts(&mut posts, mirror_base(older.as_str()).as_ref());
-            Ok(posts)
-        }))
+        Some(Box::pin(read_preview(tools.client, older.as_str())))
     }
 
     /// The post's embed page, which says "Post not found" when it is deleted and shows its
@@ -126,10 +114,7 @@ impl Feed for RssOrAtom {
         tools: &'a PollTools<'a>,
         source: &'a WatchSource,
     ) -> BoxFuture<'a, Result<FeedPage, PollFailure>> {
-        Box::pin(async move {
-            let page = fetch(tools.client, &source.poll_url).await?;
-            vigil_feeds::parse_feed(&page.body, &page.final_url).map_err(unreadable)
-        })
+        Box::pin(read_feed(tools.client, &source.poll_url))
     }
 
     /// An Atom feed's `rel="next"` page (RFC 5005 paging).
@@ -138,10 +123,7 @@ impl Feed for RssOrAtom {
         tools: &'a PollTools<'a>,
         older: &'a url::Url,
     ) -> Option<BoxFuture<'a, Result<FeedPage, PollFailure>>> {
-        Some(Box::pin(async move {
-            let page = fetch(tools.client, older.as_str()).await?;
-            vigil_feeds::parse_feed(&page.body, &page.final_url).map_err(unreadable)
-        }))
+        Some(Box::pin(read_feed(tools.client, older.as_str())))
     }
 }
 
@@ -172,6 +154,21 @@ async fn fetch(client: &PageClient, url: &str) -> Result<Page, PollFailure> {
         ));
     }
     Ok(page)
+}
+
+/// One page of a Telegram channel's preview (or a mirror's, whose post links are moved onto it).
+async fn read_preview(client: &PageClient, url: &str) -> Result<FeedPage, PollFailure> {
+    let page = fetch(client, url).await?;
+    let mut posts =
+        vigil_feeds::parse_telegram_preview(&page.body, &page.final_url).map_err(unreadable)?;
+    rebase_posts(&mut posts, mirror_base(url).as_ref());
+    Ok(posts)
+}
+
+/// One page of an RSS or Atom feed.
+async fn read_feed(client: &PageClient, url: &str) -> Result<FeedPage, PollFailure> {
+    let page = fetch(client, url).await?;
+    vigil_feeds::parse_feed(&page.body, &page.final_url).map_err(unreadable)
 }
 
 fn unreadable(e: vigil_feeds::FeedError) -> PollFailure {
