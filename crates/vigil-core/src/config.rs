@@ -30,6 +30,9 @@ pub struct WatchConfig {
     pub max_captures_per_cycle: i64,
     /// Posts re-checked in one cycle at most.
     pub max_rechecks_per_cycle: i64,
+    /// Largest medium downloaded (hashed, not kept) to compare it at a re-check; a larger one
+    /// is not compared.
+    pub recheck_max_bytes: u64,
 }
 
 impl Default for WatchConfig {
@@ -39,6 +42,7 @@ impl Default for WatchConfig {
             hosts_at_once: 8,
             max_captures_per_cycle: 200,
             max_rechecks_per_cycle: 500,
+            recheck_max_bytes: 512 << 20,
         }
     }
 }
@@ -201,6 +205,9 @@ pub const CONFIG_TEMPLATE: &str = r#"# Vigil store settings. Every key is option
 # max_captures_per_cycle = 200
 # Posts re-checked for deletion and change in one cycle at most.
 # max_rechecks_per_cycle = 500
+# Largest medium downloaded (hashed, never kept) to compare it at a re-check (512 MiB); a
+# larger one is not compared.
+# recheck_max_bytes = 536870912
 "#;
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub struct WatchSettings {
     pub max_captures_per_cycle: i64,
     /// Posts re-checked in one cycle at most.
     pub max_rechecks_per_cycle: i64,
+    /// Largest medium hashed to compare it at a re-check.
+    pub recheck_max_bytes: u64,
     /// Poll every source now, whatever its schedule (`vigil watch run --now`).
     pub ignore_schedule: bool,
     /// Re-check every captured post now, whatever its schedule (`--recheck-now`).
@@ -94,6 +96,7 @@ impl WatchSettings {
             max_sources_per_cycle: 5000,
             max_captures_per_cycle: w.max_captures_per_cycle.max(1),
             max_rechecks_per_cycle: w.max_rechecks_per_cycle.max(0),
+            recheck_max_bytes: w.recheck_max_bytes,
             ignore_schedule: false,
             recheck_all: false,
             webhook: w.webhook.clone(),
@@ -870,7 +873,10 @@ async fn find_change(
         None => originals.clone(),
     };
     for url in current {
-        match client.digest(url, settings.capture.http.max_bytes).await {
+        let limit = settings
+            .recheck_max_bytes
+            .min(settings.capture.http.max_bytes);
+        match client.digest(url, limit).await {
             Ok(d) if matches!(d.status, 404 | 410) && present.is_none() => {
                 reasons.insert("media-removed");
             }
