@@ -291,11 +291,11 @@ fn answer(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let written = stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(&body));
+    // Done before the answer is sent: once the client has it, its next request may come at
+    // once, and must not be counted as overlapping this one.
     site.lock().expect("site").in_flight -= 1;
-    written
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(&body)
 }
 
 /// A webhook receiver on loopback: every JSON body POSTed to it, in order.
