@@ -417,7 +417,7 @@ async fn poll_all(
             for source in sources {
                 let result = match feed_of(&source.kind) {
                     Some(feed) => match feed.poll(tools, &source).await {
-                        Ok(page) => Ok(catch_up(catalog, tools, feed, &source, page).await),
+                        Ok(page) => Ok(catch_up(catalog, tools, feed, &source, keyed(page)).await),
                         Err(e) => Err(e),
                     },
                     None => Err((
@@ -436,6 +436,30 @@ async fn poll_all(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// Longest post key the catalog keeps (`watch_posts.post_key`).
+const MAX_POST_KEY: usize = 512;
+
+/// A page with every post's id made a key the catalog accepts: ids of 1 to
+/// [`MAX_POST_KEY`] bytes as they are, others (a feed's 8 KiB guid) as `sha256:` and the hex
+/// digest of the id, stable from poll to poll.
+fn keyed(mut page: FeedPage) -> FeedPage {
+    for post in &mut page.posts {
+        post.id = post_key(&post.id);
+    }
+    page
+}
+
+fn post_key(id: &str) -> String {
+    if (1..=MAX_POST_KEY).contains(&id.len()) {
+        id.to_owned()
+    } else {
+        format!(
+            "sha256:{}",
+            vigil_store::Sha256Digest::of(id.as_bytes()).to_hex()
+        )
+    }
 }
 
 /// Follows a polled page's link to older posts while every post on the last page read is new
@@ -468,7 +492,8 @@ async fn catch_up(
             break;
         };
         match reading.await {
-            Ok(mut more) => {
+            Ok(more) => {
+                let mut more = keyed(more);
                 last = more.posts.iter().map(|p| p.id.clone()).collect();
                 older = more.older.take();
                 page.posts.append(&mut more.posts);
@@ -1076,6 +1101,21 @@ async fn notify(settings: &WatchSettings, detail: &serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn post_keys_fit_the_catalog_and_stay_stable() {
+        assert_eq!(post_key("chan/12"), "chan/12");
+        let long = "g".repeat(MAX_POST_KEY + 1);
+        let key = post_key(&long);
+        assert!(
+            key.starts_with("sha256:") && key.len() <= MAX_POST_KEY,
+            "{key}"
+        );
+        assert_eq!(key, post_key(&long), "the same id gives the same key");
+        assert_ne!(key, post_key(&"h".repeat(MAX_POST_KEY + 1)));
+        assert!(post_key("").starts_with("sha256:"), "never empty");
+        assert_eq!(post_key(&"g".repeat(MAX_POST_KEY)).len(), MAX_POST_KEY);
+    }
 
     #[test]
     fn backoff_doubles_to_a_day_and_honours_retry_after() {
