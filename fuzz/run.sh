@@ -43,9 +43,17 @@ for f in "$SHARED"/c2pa/*; do
   out="corpus/content_credentials/$(basename "$f")"
   [ -f "$out" ] || { printf "$hint"; cat "$f"; } > "$out"
 done
+# watch_feeds reads its first byte as the parser (0 preview, 1 embed page, 2 feed, 3 yt-dlp).
+mkdir -p corpus/watch_feeds
+FEEDS=../crates/vigil-feeds/tests/fixtures
+for pair in 0:telegram_preview.html 1:telegram_post_present.html 1:telegram_post_deleted.html \
+    2:rss.xml 2:atom.xml 3:ytdlp_single.json 3:ytdlp_lines.jsonl; do
+  out="corpus/watch_feeds/${pair#*:}"
+  [ -f "$out" ] || { printf "\\x0${pair%%:*}"; cat "$FEEDS/${pair#*:}"; } > "$out"
+done
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(image_decode video_vpdq receipt_and_leaf hash_index
-  image_metadata post_info content_credentials container_probe)
+  image_metadata post_info content_credentials container_probe watch_feeds)
 for target in "${TARGETS[@]}"; do
   echo "== $target for ${SECS}s"
   cargo +nightly fuzz run "$target" "corpus/$target" -- \
