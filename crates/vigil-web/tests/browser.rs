@@ -392,11 +392,52 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
     page.execute(SetDeviceMetricsOverrideParams::new(768, 1024, 1.0, false))
         .await
         .expect("tablet width");
+    // A watched source and a post with long addresses, for the watch page.
+    let long_channel = format!("https://t.me/s/{}", "a_very_long_channel_name".repeat(4));
+    let source = state
+        .catalog
+        .add_watch_source(&vigil_store::NewWatchSource {
+            url: &long_channel,
+            kind: "telegram",
+            poll_url: &long_channel,
+            every_secs: 600,
+            recheck_secs: 3600,
+            note: None,
+            tags: &[],
+            collection_id: 1,
+            added_by: "tester",
+            at: "2026-11-27T10:00:00.000000Z",
+        })
+        .await
+        .expect("add source")
+        .expect("new source");
+    let long_post = format!("{long_channel}/12345?single={}", "x".repeat(120));
+    state
+        .catalog
+        .record_watch_poll(
+            source.id,
+            &vigil_store::PollOutcome {
+                at: "2026-11-27T10:01:00.000000Z",
+                outcome: "ok",
+                error: None,
+                next_poll_at: "2026-11-27T10:11:00.000000Z",
+                consecutive_failures: 0,
+            },
+            &[vigil_store::SeenPost {
+                post_key: "chan/12345",
+                url: &long_post,
+                author: Some("Example channel"),
+                published_at: Some("2026-11-27T09:59:00Z"),
+            }],
+        )
+        .await
+        .expect("poll");
     for path in [
         "/captures".to_owned(),
         format!("/items/{}", clip.to_hex()),
         incident_url.clone(),
         "/search?q=գերի".to_owned(),
+        "/watch".to_owned(),
     ] {
         let url = if path.starts_with("http") {
             path.clone()
@@ -414,7 +455,16 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
             "{path} fits 768 px: {overflow}"
         );
     }
-    shot(&page, "7-tablet-item").await;
+    // The last page looked at is /watch: its newest post is shown with its state.
+    let watch_text = eval(&page, "document.body.innerText").await;
+    let watch_text = watch_text.as_str().unwrap_or_default();
+    assert!(
+        watch_text.contains("Newest posts")
+            && watch_text.contains("12345")
+            && watch_text.contains("pending"),
+        "{watch_text}"
+    );
+    shot(&page, "7-tablet-watch").await;
 
     let _ = browser.close().await;
     let _ = browser.wait().await;
