@@ -295,6 +295,21 @@ enum WatchCommand {
     /// pending, failed, deleted and changed.
     #[command(alias = "status")]
     List,
+    /// The posts of a source: each with its state, when we first saw it, its capture, and when
+    /// it was found deleted or changed at its source.
+    Posts {
+        /// The source's number (see `vigil watch list`).
+        id: i64,
+        /// Only the posts found deleted at their source.
+        #[arg(long, conflicts_with = "changed")]
+        gone: bool,
+        /// Only the posts found changed at their source.
+        #[arg(long)]
+        changed: bool,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// Stop watching a source (its posts and captures stay).
     Remove {
         /// The source's number (see `vigil watch list`).
@@ -1141,6 +1156,26 @@ async fn watch_cmd(dir: &std::path::Path, command: WatchCommand, json: bool) -> 
         WatchCommand::List => {
             let status = watch::status(&store.catalog).await?;
             output::print_watch_status(&status, json);
+        }
+        WatchCommand::Posts {
+            id,
+            gone,
+            changed,
+            limit,
+        } => {
+            if store.catalog.watch_source(id).await?.is_none() {
+                bail!("there is no source #{id} (see `vigil watch list`)");
+            }
+            let which = match (gone, changed) {
+                (true, _) => vigil_store::PostSelection::Gone,
+                (_, true) => vigil_store::PostSelection::Changed,
+                _ => vigil_store::PostSelection::All,
+            };
+            let posts = store
+                .catalog
+                .watch_posts_of(id, which, limit.max(1))
+                .await?;
+            output::print_watch_posts(&posts, json);
         }
         WatchCommand::Remove { id } => {
             if !watch::remove_source(&store.catalog, id, &actor).await? {

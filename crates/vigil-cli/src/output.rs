@@ -1107,6 +1107,39 @@ pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool
     }
 }
 
+/// The posts of a watched source.
+pub fn print_watch_posts(posts: &[vigil_store::WatchPost], json: bool) {
+    if json {
+        for p in posts {
+            println!(
+                "{}",
+                serde_json::json!({ "event": "watch-post", "post": p })
+            );
+        }
+        return;
+    }
+    if posts.is_empty() {
+        println!("no post");
+    }
+    for p in posts {
+        let capture = p
+            .capture_id
+            .map_or_else(|| p.state.clone(), |c| format!("capture #{c}"));
+        println!("{}  {}  [{capture}]", p.first_seen_at, p.url);
+        if let Some(at) = &p.gone_at {
+            let reason = p.gone_reason.as_deref().unwrap_or("deleted");
+            println!("    deleted at its source by {at} ({reason})");
+        }
+        if let Some(at) = &p.changed_at {
+            let reason = p.changed_reason.as_deref().unwrap_or("changed");
+            println!("    changed at its source by {at} ({reason})");
+        }
+        if let Some(e) = &p.last_error {
+            println!("    last error: {e}");
+        }
+    }
+}
+
 /// One watch cycle.
 pub fn print_watch_cycle(summary: &vigil_core::watch::CycleSummary, json: bool) {
     if json {

@@ -82,5 +82,6 @@ pub use persons::{Person, PersonChange, PersonFields, PersonName};
 pub use similarity::{Cluster, IndexedPdqRow, Similarity, SimilarityMethod};
 pub use timestamp::{now_rfc3339, parse_rfc3339, rfc3339_in};
 pub use watch::{
-    NewWatchSource, PollOutcome, SeenPost, WatchCounts, WatchPost, WatchPostCapture, WatchSource,
+    NewWatchSource, PollOutcome, PostSelection, SeenPost, WatchCounts, WatchPost, WatchPostCapture,
+    WatchSource,
 };

@@ -115,6 +115,17 @@ pub struct WatchPost {
     pub changed_reason: Option<String>,
 }
 
+/// Which posts of a source to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostSelection {
+    /// Every post seen.
+    All,
+    /// Those found deleted at their source.
+    Gone,
+    /// Those found changed at their source.
+    Changed,
+}
+
 /// How many posts of a source are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct WatchCounts {
@@ -598,20 +609,33 @@ impl Catalog {
         rows.iter().map(post_from_row).collect()
     }
 
-    /// The posts of a source, newest first seen first.
+    /// The posts of a source: all, newest first seen first; or those found deleted (changed),
+    /// most recently found first.
     pub async fn watch_posts_of(
         &self,
         source_id: i64,
+        which: PostSelection,
         limit: i64,
     ) -> Result<Vec<WatchPost>, CatalogError> {
-        let rows = sqlx::query(
-            "SELECT * FROM watch_posts WHERE source_id = ?
-             ORDER BY first_seen_at DESC, rowid DESC LIMIT ?",
-        )
-        .bind(source_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let sql = match which {
+            PostSelection::All => {
+                "SELECT * FROM watch_posts WHERE source_id = ?
+                 ORDER BY first_seen_at DESC, rowid DESC LIMIT ?"
+            }
+            PostSelection::Gone => {
+                "SELECT * FROM watch_posts WHERE source_id = ? AND gone_at IS NOT NULL
+                 ORDER BY gone_at DESC, rowid DESC LIMIT ?"
+            }
+            PostSelection::Changed => {
+                "SELECT * FROM watch_posts WHERE source_id = ? AND changed_at IS NOT NULL
+                 ORDER BY changed_at DESC, rowid DESC LIMIT ?"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(source_id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(post_from_row).collect()
     }
 }
@@ -768,7 +792,17 @@ mod tests {
             .await
             .expect("check");
         }
-        let posts = cat.watch_posts_of(s.id, 10).await.expect("posts");
+        let posts = cat
+            .watch_posts_of(s.id, PostSelection::All, 10)
+            .await
+            .expect("posts");
+        assert_eq!(
+            cat.watch_posts_of(s.id, PostSelection::Gone, 10)
+                .await
+                .expect("gone")
+                .len(),
+            1
+        );
         let gone = posts
             .iter()
             .find(|p| p.post_key == "example_channel/1")
@@ -893,7 +927,11 @@ mod tests {
             .await
             .expect("check");
         }
-        let post = cat.watch_posts_of(s.id, 10).await.expect("posts")[0].clone();
+        let post = cat
+            .watch_posts_of(s.id, PostSelection::Changed, 10)
+            .await
+            .expect("posts")[0]
+            .clone();
         assert_eq!(
             cat.recent_watch_posts(&[s.id, 99], 5)
                 .await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use vigil_store::{Role, User, WatchPost};
+use vigil_store::{PostSelection, Role, User, WatchPost};
 
 use crate::auth::SignedIn;
 use crate::{AppState, WebError};
@@ -34,6 +34,9 @@ struct RecentPost {
     item: Option<String>,
 }
 
+/// Deleted (changed) posts listed per source at most.
+const LISTED_POSTS: i64 = 1000;
+
 /// Posts listed as the newest, over all the sources shown.
 const RECENT_POSTS: i64 = 30;
 
@@ -47,16 +50,17 @@ pub async fn page(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<R
         .filter(|s| who.user().role == Role::Admin || mine.contains(&s.source.collection_id))
         .collect();
     let (mut gone, mut changed) = (Vec::new(), Vec::new());
-    for s in sources
-        .iter()
-        .filter(|s| s.counts.gone + s.counts.changed > 0)
-    {
-        for post in state.catalog.watch_posts_of(s.source.id, 1000).await? {
-            if post.changed_at.is_some() {
-                changed.push((s.source.url.clone(), post.clone()));
-            }
-            if post.gone_at.is_some() {
-                gone.push((s.source.url.clone(), post));
+    for s in &sources {
+        for (count, which, list) in [
+            (s.counts.gone, PostSelection::Gone, &mut gone),
+            (s.counts.changed, PostSelection::Changed, &mut changed),
+        ] {
+            if count > 0 {
+                let posts = state
+                    .catalog
+                    .watch_posts_of(s.source.id, which, LISTED_POSTS)
+                    .await?;
+                list.extend(posts.into_iter().map(|p| (s.source.url.clone(), p)));
             }
         }
     }

@@ -643,6 +643,47 @@ fn new_posts_are_captured_once_deletions_noticed_and_backoff_kept() {
     assert_eq!(summary["changed"], 0, "a removal is told once: {summary}");
     let audit = text(&store.vigil(&["audit"]).stdout);
     assert!(audit.contains("media-removed"), "{audit}");
+    // `vigil watch posts`: which posts went, and which changed, and how.
+    let ids: BTreeMap<String, u64> = store
+        .status()
+        .iter()
+        .map(|s| {
+            (
+                s["source"]["kind"].as_str().unwrap_or_default().to_owned(),
+                s["source"]["id"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let posts = |id: u64, only: &str| -> Vec<serde_json::Value> {
+        let out = store.watch(&["posts", &id.to_string(), only]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["post"].clone())
+            .collect()
+    };
+    let gone = posts(ids["telegram"], "--gone");
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(gone[0]["url"], site.url("/example_chan/1").as_str());
+    assert_eq!(gone[0]["gone_reason"], "not-found-page");
+    let changed = posts(ids["feed"], "--changed");
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["url"], site.url("/article/1").as_str());
+    assert_eq!(changed[0]["changed_reason"], "media-removed,media-replaced");
+    let readable = store
+        .cmd()
+        .args(["watch", "posts", &ids["telegram"].to_string()])
+        .output()
+        .expect("posts");
+    assert!(
+        text(&readable.stdout).contains("deleted at its source by"),
+        "{}",
+        text(&readable.stdout)
+    );
+    assert!(
+        !store.watch(&["posts", "99"]).status.success(),
+        "an unknown source is refused"
+    );
     assert_eq!(hook.events("watch-gone").len(), 2, "a notice per deletion");
     let changes = hook.events("watch-changed");
     assert_eq!(changes.len(), 4, "a notice per change: {changes:?}");
