@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chromiumoxide::browser::BrowserConfigBuilder;
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureSnapshotFormat, CaptureSnapshotParams, PrintToPdfParams,
 };
@@ -103,21 +104,14 @@ impl Chromium {
         profile_dir: &Path,
         opts: &SnapshotOptions,
     ) -> Result<PageSnapshot, SnapshotError> {
-        let config = BrowserConfig::builder()
-            .chrome_executable(&self.program)
-            .no_sandbox()
-            .new_headless_mode()
-            .user_data_dir(profile_dir)
+        let config = self
+            .config(profile_dir, opts.timeout)
             .window_size(opts.viewport.0, opts.viewport.1)
             .viewport(Viewport {
                 width: opts.viewport.0,
                 height: opts.viewport.1,
                 ..Viewport::default()
             })
-            .launch_timeout(opts.timeout)
-            .request_timeout(opts.timeout)
-            // chromiumoxide adds the leading `--` and merges repeated keys (its own
-            // `disable-features` list included), so flags are given as key or (key, value).
             .args([
                 ("proxy-server", opts.proxy.as_str()),
                 // Chromium sends loopback directly unless told otherwise.
@@ -125,22 +119,38 @@ impl Chromium {
                 ("disable-features", "HttpsUpgrades"),
                 ("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
             ])
+            .arg("disable-quic");
+        let running = self.launch(self.build(config)?, opts.timeout).await?;
+        let result = tokio::time::timeout(opts.timeout, take(&running.browser, url)).await;
+        running.close(result).await
+    }
+
+    /// What every run of this browser shares: headless, no sandbox, its own profile, the
+    /// time limits, and no background traffic of Chromium's own. chromiumoxide adds the
+    /// leading `--` and merges repeated keys (its own `disable-features` list included), so
+    /// callers add flags as key or (key, value).
+    fn config(&self, profile_dir: &Path, timeout: Duration) -> BrowserConfigBuilder {
+        BrowserConfig::builder()
+            .chrome_executable(&self.program)
+            .no_sandbox()
+            .new_headless_mode()
+            .user_data_dir(profile_dir)
+            .launch_timeout(timeout)
+            .request_timeout(timeout)
             .args([
                 "disable-gpu",
-                "disable-quic",
                 "no-first-run",
                 "disable-background-networking",
                 "disable-component-update",
                 "disable-sync",
             ])
-            .build()
-            .map_err(|message| SnapshotError::Launch {
-                program: self.program.clone(),
-                message,
-            })?;
-        let running = self.launch(config, opts.timeout).await?;
-        let result = tokio::time::timeout(opts.timeout, take(&running.browser, url)).await;
-        running.close(result).await
+    }
+
+    fn build(&self, config: BrowserConfigBuilder) -> Result<BrowserConfig, SnapshotError> {
+        config.build().map_err(|message| SnapshotError::Launch {
+            program: self.program.clone(),
+            message,
+        })
     }
 
     /// Starts the browser with `config`, within `timeout`, and pumps its events.
@@ -206,30 +216,11 @@ impl Chromium {
                 SnapshotError::Page(format!("{} is not a readable file", html.display()))
             })?
             .to_string();
-        let config = BrowserConfig::builder()
-            .chrome_executable(&self.program)
-            .no_sandbox()
-            .new_headless_mode()
-            .user_data_dir(profile_dir)
-            .launch_timeout(timeout)
-            .request_timeout(timeout)
-            .args([
-                ("proxy-server", "127.0.0.1:9"),
-                ("proxy-bypass-list", "<-loopback>"),
-            ])
-            .args([
-                "disable-gpu",
-                "no-first-run",
-                "disable-background-networking",
-                "disable-component-update",
-                "disable-sync",
-            ])
-            .build()
-            .map_err(|message| SnapshotError::Launch {
-                program: self.program.clone(),
-                message,
-            })?;
-        let running = self.launch(config, timeout).await?;
+        let config = self.config(profile_dir, timeout).args([
+            ("proxy-server", "127.0.0.1:9"),
+            ("proxy-bypass-list", "<-loopback>"),
+        ]);
+        let running = self.launch(self.build(config)?, timeout).await?;
         let print = async {
             let err = |e: chromiumoxide::error::CdpError| SnapshotError::Page(e.to_string());
             let page = running.browser.new_page("about:blank").await.map_err(err)?;

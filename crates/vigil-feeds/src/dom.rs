@@ -241,16 +241,7 @@ impl Arena<'_> {
     fn detach(&mut self, n: NodeId) {
         let Some(node) = self.get(n) else { return };
         let (parent, prev, next) = (node.parent, node.prev_sibling, node.next_sibling);
-        if let Some(p) = self.get_mut(prev) {
-            p.next_sibling = next;
-        } else if let Some(par) = self.get_mut(parent) {
-            par.first_child = next;
-        }
-        if let Some(nx) = self.get_mut(next) {
-            nx.prev_sibling = prev;
-        } else if let Some(par) = self.get_mut(parent) {
-            par.last_child = prev;
-        }
+        self.join(parent, prev, next, next, prev);
         if let Some(node) = self.get_mut(n) {
             node.parent = NIL;
             node.prev_sibling = NIL;
@@ -299,15 +290,29 @@ impl Arena<'_> {
             c.depth = depth;
         }
         self.last_depth = depth;
+        self.join(parent, prev, next, child, child);
+    }
+
+    /// Points the siblings `prev` and `next` of `parent`'s children (either may be NIL, at an
+    /// end) at what now stands between them: `prev` (or `parent`, as its first child) at
+    /// `after_prev`, and `next` (or `parent`, as its last child) at `before_next`.
+    fn join(
+        &mut self,
+        parent: NodeId,
+        prev: NodeId,
+        next: NodeId,
+        after_prev: NodeId,
+        before_next: NodeId,
+    ) {
         if let Some(p) = self.get_mut(prev) {
-            p.next_sibling = child;
+            p.next_sibling = after_prev;
         } else if let Some(par) = self.get_mut(parent) {
-            par.first_child = child;
+            par.first_child = after_prev;
         }
         if let Some(nx) = self.get_mut(next) {
-            nx.prev_sibling = child;
+            nx.prev_sibling = before_next;
         } else if let Some(par) = self.get_mut(parent) {
-            par.last_child = child;
+            par.last_child = before_next;
         }
     }
 
