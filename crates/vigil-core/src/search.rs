@@ -66,62 +66,83 @@ pub async fn person_doc(catalog: &Catalog, id: i64) -> Result<Option<SearchDoc>,
     }))
 }
 
-/// The search document of a captured item: the names and sources it was captured under,
-/// and what its post says (title, description, uploader, platform) when a yt-dlp
-/// `.info.json` of it was read. `None` for items of no capture (derived pictures).
-pub async fn item_doc(
+/// The search documents of a captured item, one per collection holding it: each has the
+/// names and sources it was captured under and the notes written in that collection only, and
+/// what its post says (title, description, uploader, platform: read from the item's own
+/// bytes, so the same in every collection) when a yt-dlp `.info.json` of it was read. Empty
+/// for items of no capture (derived pictures).
+pub async fn item_docs(
     catalog: &Catalog,
     item: &Sha256Digest,
-) -> Result<Option<SearchDoc>, CoreError> {
-    let captures = catalog.captures_with_item(item).await?;
-    let Some(first) = captures.first() else {
-        return Ok(None);
-    };
-    let context = catalog.capture_context(item).await?;
-    let mut body = Vec::new();
-    let mut collection_id = 1;
-    for id in &captures {
-        if let Some(c) = catalog.capture(*id).await? {
-            body.push(c.record.source.clone());
-            body.extend(c.record.note.clone());
-            if id == first {
-                collection_id = catalog.capture_collection(*id).await?;
-            }
-        }
+) -> Result<Vec<SearchDoc>, CoreError> {
+    let captures = catalog.captures_of_item_by_collection(item).await?;
+    if captures.is_empty() {
+        return Ok(Vec::new());
     }
+    let mut post_body = Vec::new();
+    let mut post_title = None;
     let mut names = Vec::new();
     let mut platform = None;
-    let mut title = context
-        .names
-        .first()
-        .cloned()
-        .unwrap_or_else(|| item.to_hex()[..12].to_owned());
     if let Some(m) = catalog.metadata_of(item).await? {
         let post = &m.report["post"];
         for key in ["title", "description"] {
             if let Some(t) = post[key].as_str() {
-                body.push(t.to_owned());
+                post_body.push(t.to_owned());
             }
         }
-        if let Some(t) = post["title"].as_str() {
-            title = t.to_owned();
-        }
+        post_title = post["title"].as_str().map(str::to_owned);
         names.extend(post["uploader"].as_str().map(str::to_owned));
         platform = post["platform"].as_str().map(str::to_lowercase);
     }
-    Ok(Some(SearchDoc {
-        kind: DocKind::Item,
-        id: item.to_hex(),
-        collection_id,
-        title,
-        body: body.join("\n"),
-        names,
-        platform,
-        date: context
-            .first_captured_at
-            .map(|t| t[..10.min(t.len())].to_owned()),
-        ..Default::default()
-    }))
+    // Collections in the order of their first capture of the item.
+    let mut collections: Vec<i64> = Vec::new();
+    for (_, collection) in &captures {
+        if !collections.contains(collection) {
+            collections.push(*collection);
+        }
+    }
+    let mut docs = Vec::with_capacity(collections.len());
+    for collection in collections {
+        let mut body = Vec::new();
+        let mut file_names = Vec::new();
+        let mut first_captured_at: Option<String> = None;
+        for (id, _) in captures.iter().filter(|(_, c)| *c == collection) {
+            let Some(c) = catalog.capture(*id).await? else {
+                continue;
+            };
+            body.push(c.record.source.clone());
+            body.extend(c.record.note.clone());
+            if let Some(name) = c.record.name_of(item)
+                && !file_names.contains(&name)
+            {
+                file_names.push(name);
+            }
+            if first_captured_at
+                .as_ref()
+                .is_none_or(|t| c.record.captured_at < *t)
+            {
+                first_captured_at = Some(c.record.captured_at.clone());
+            }
+        }
+        body.extend(post_body.iter().cloned());
+        file_names.sort();
+        let title = post_title
+            .clone()
+            .or_else(|| file_names.first().cloned())
+            .unwrap_or_else(|| item.to_hex()[..12].to_owned());
+        docs.push(SearchDoc {
+            kind: DocKind::Item,
+            id: item.to_hex(),
+            collection_id: collection,
+            title,
+            body: body.join("\n"),
+            names: names.clone(),
+            platform: platform.clone(),
+            date: first_captured_at.map(|t| t[..10.min(t.len())].to_owned()),
+            ..Default::default()
+        });
+    }
+    Ok(docs)
 }
 
 /// Every document of the catalog (rebuilding the index from scratch).
@@ -149,7 +170,7 @@ pub async fn all_docs(catalog: &Catalog) -> Result<Vec<SearchDoc>, CoreError> {
             break;
         }
         for i in &items {
-            docs.extend(item_doc(catalog, &i.sha256).await?);
+            docs.extend(item_docs(catalog, &i.sha256).await?);
         }
         after = last;
     }

@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
 
-/// The kind of record a document stands for. With its id it names the document: upserting the
-/// same `(kind, id)` replaces it, so records of different kinds may share ids (as catalog row
-/// ids do).
+/// The kind of record a document stands for. With its id it names the record: upserting the
+/// same `(kind, id)` replaces its documents, so records of different kinds may share ids (as
+/// catalog row ids do).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
@@ -62,8 +62,10 @@ pub struct SearchDoc {
     pub kind: DocKind,
     /// The record's id within its kind (a catalog id, a SHA-256 digest…).
     pub id: String,
-    /// The collection whose members may see the record; searches are limited by it
-    /// ([`crate::Visibility`]).
+    /// The collection whose members may see this document; searches are limited by it
+    /// ([`crate::Visibility`]). A record held in several collections is one document per
+    /// collection, each with only what that collection recorded, so nothing written in one
+    /// collection is found, shown or counted for members of another.
     pub collection_id: i64,
     /// Shown as the hit's title and weighted above the body.
     pub title: String,

@@ -244,24 +244,42 @@ impl SearchIndex {
         Ok(d)
     }
 
-    /// Adds documents, each replacing any earlier one with the same `(kind, id)` (also within
-    /// the batch: the last wins). All or nothing: a document with an invalid date refuses the
-    /// whole batch before any of it is written. Visible to searches after [`SearchIndex::commit`].
+    /// Adds documents, replacing every earlier document of each record `(kind, id)` the batch
+    /// names. A record may be held in several collections (an item captured in two): it is then
+    /// one document per collection, each holding only what that collection recorded, and all of
+    /// them come in one batch; within a batch the last document of a `(kind, id, collection)`
+    /// wins. All or nothing: a document with an invalid date refuses the whole batch before any
+    /// of it is written. Visible to searches after [`SearchIndex::commit`].
     pub fn upsert(&mut self, docs: impl IntoIterator<Item = SearchDoc>) -> Result<()> {
-        let mut prepared = Vec::new();
+        let mut latest: Vec<SearchDoc> = Vec::new();
+        let mut position = std::collections::HashMap::new();
         for doc in docs {
-            let key = Term::from_field_text(self.fields.key, &Self::key(doc.kind, &doc.id));
-            prepared.push((key, self.to_document(&doc)?));
+            match position.entry((doc.kind, doc.id.clone(), doc.collection_id)) {
+                std::collections::hash_map::Entry::Occupied(at) => latest[*at.get()] = doc,
+                std::collections::hash_map::Entry::Vacant(at) => {
+                    at.insert(latest.len());
+                    latest.push(doc);
+                }
+            }
         }
+        let mut records = std::collections::HashSet::new();
+        let mut prepared = Vec::with_capacity(latest.len());
+        for doc in &latest {
+            records.insert(Self::key(doc.kind, &doc.id));
+            prepared.push(self.to_document(doc)?);
+        }
+        let key_field = self.fields.key;
         let writer = self.writer()?;
-        for (key, doc) in prepared {
-            writer.delete_term(key);
+        for record in records {
+            writer.delete_term(Term::from_field_text(key_field, &record));
+        }
+        for doc in prepared {
             writer.add_document(doc)?;
         }
         Ok(())
     }
 
-    /// Removes the document `(kind, id)`, if there is one. Visible after [`SearchIndex::commit`].
+    /// Removes every document of the record `(kind, id)`, if there is one. Visible after [`SearchIndex::commit`].
     pub fn delete(&mut self, kind: DocKind, id: &str) -> Result<()> {
         let key = Term::from_field_text(self.fields.key, &Self::key(kind, id));
         self.writer()?.delete_term(key);

@@ -29,7 +29,8 @@ pub(crate) struct TextGroup {
 /// Every field of the schema.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fields {
-    /// `kind:id`, the unique key that upserts and deletes go by.
+    /// `kind:id`, the record a document belongs to (one document per collection holding it):
+    /// upserts and deletes go by it.
     pub key: Field,
     /// `DocKind::as_str`: filter and facet; stored for hits.
     pub kind: Field,

@@ -318,6 +318,44 @@ impl Catalog {
         Ok(visible != 0)
     }
 
+    /// The captures holding `item`, each with its collection, in capture order: what an item's
+    /// search documents are built from, one per collection, so that a note or a file name
+    /// written in one collection never reaches the members of another.
+    pub async fn captures_of_item_by_collection(
+        &self,
+        item: &Sha256Digest,
+    ) -> Result<Vec<(i64, i64)>, CatalogError> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT ci.capture_id, coalesce(cc.collection_id, 1)
+             FROM capture_items ci
+             LEFT JOIN capture_collections cc ON cc.capture_id = ci.capture_id
+             WHERE ci.sha256 = ? ORDER BY ci.capture_id",
+        )
+        .bind(item.to_hex())
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The captures holding `item` that `user` may see, in capture order (admins: all).
+    pub async fn captures_with_item_visible_to(
+        &self,
+        item: &Sha256Digest,
+        user: &User,
+    ) -> Result<Vec<i64>, CatalogError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT ci.capture_id FROM capture_items ci
+             LEFT JOIN capture_collections cc ON cc.capture_id = ci.capture_id
+             WHERE ci.sha256 = ?1 AND (?2 OR EXISTS (SELECT 1 FROM collection_members m
+                 WHERE m.user_id = ?3 AND m.collection_id = coalesce(cc.collection_id, 1)))
+             ORDER BY ci.capture_id",
+        )
+        .bind(item.to_hex())
+        .bind(user.role == Role::Admin)
+        .bind(user.id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Whether `user` may see capture `id` (admins: all; others: their collections').
     pub async fn capture_visible_to(&self, id: i64, user: &User) -> Result<bool, CatalogError> {
         let visible: i64 = sqlx::query_scalar(

@@ -469,7 +469,10 @@ async fn item(
         "metadata": c.metadata_of(&item.sha256).await.map_err(api)?,
         "jobs": c.jobs_of(&item.sha256).await.map_err(api)?,
         "derivations": c.derivations_of(&item.sha256).await.map_err(api)?,
-        "captures": c.captures_with_item(&item.sha256).await.map_err(api)?,
+        "captures": c
+            .captures_with_item_visible_to(&item.sha256, who.user())
+            .await
+            .map_err(api)?,
     })))
 }
 

@@ -283,8 +283,8 @@ pub async fn refresh_items(state: &AppState, items: &[Sha256Digest]) {
     if let Some(index) = &state.search {
         let mut docs = Vec::new();
         for i in items {
-            match vigil_core::search::item_doc(&state.catalog, i).await {
-                Ok(doc) => docs.extend(doc),
+            match vigil_core::search::item_docs(&state.catalog, i).await {
+                Ok(item_docs) => docs.extend(item_docs),
                 Err(e) => tracing::warn!(error = %e, "could not index an item"),
             }
         }

@@ -481,10 +481,11 @@ pub async fn item(
         .find(|(j, o)| j == "preview" && o.starts_with("failed"))
         .map(|(_, o)| o.clone());
     let mut captures = Vec::new();
-    for cid in state.catalog.captures_with_item(&item.sha256).await? {
-        if !state.catalog.capture_visible_to(cid, who.user()).await? {
-            continue;
-        }
+    for cid in state
+        .catalog
+        .captures_with_item_visible_to(&item.sha256, who.user())
+        .await?
+    {
         if let Some(c) = state.catalog.capture(cid).await? {
             let name = c.record.name_of(&item.sha256);
             captures.push(ItemCapture {

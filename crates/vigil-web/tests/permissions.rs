@@ -2405,3 +2405,114 @@ async fn the_watch_page_shows_the_sources_of_ones_collections_their_deletions_an
         "admins see every source"
     );
 }
+
+/// Issue 16, finding 1: an item held in two collections was one search document filed under
+/// its first capture's collection, with the notes of both: a viewer outside collection B found
+/// B's note, and B's members did not. Now each collection has its own document of the item.
+#[tokio::test(flavor = "multi_thread")]
+async fn search_never_carries_a_note_across_collections() {
+    let w = world().await;
+    let s = &w.state;
+    let digest: vigil_store::Sha256Digest = w.public_item.parse().expect("digest");
+    let size = s
+        .catalog
+        .item(&digest)
+        .await
+        .expect("item")
+        .expect("stored")
+        .size;
+    // The photo of the default collection captured again into case-17 (collection 2), with a
+    // note and a file name that must stay there.
+    let mut secret = capture_of(
+        "https://t.me/secret-case/9",
+        "2026-11-27T12:00:00.000000Z",
+        (digest, size),
+        Some("ivanov-statement.jpg"),
+    );
+    secret.note = Some("confidential informant Ivanov gave this".into());
+    let ids = s.catalog.commit_captures(&[secret]).await.expect("capture");
+    s.catalog.assign_capture(ids[0], 2).await.expect("assign");
+    vigil_core::accounts::add_user(
+        &s.catalog,
+        "bella",
+        "",
+        Role::Viewer,
+        "a long passphrase",
+        "test",
+    )
+    .await
+    .expect("user");
+    let bella = user_id(s, "bella").await;
+    s.catalog.add_member(2, bella).await.expect("member");
+    // New accounts join the default collection; bella works on case-17 only.
+    assert!(s.catalog.remove_member(1, bella).await.expect("leave"));
+    if let Some(index) = &s.search {
+        vigil_core::search::rebuild(&s.catalog, index)
+            .await
+            .expect("index");
+    }
+
+    let (vera, _) = sign_in(s, "vera", "a long passphrase").await;
+    let (bella, _) = sign_in(s, "bella", "a long passphrase").await;
+    let (admin, _) = sign_in(s, "admin", "a long passphrase").await;
+    let search = |cookie: String, q: &'static str| {
+        let s = s.clone();
+        async move {
+            let r = call(&s, get(&format!("/api/v1/search?q={q}"), Some(&cookie))).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            serde_json::from_str::<serde_json::Value>(&r.body).expect("json")
+        }
+    };
+    for q in ["informant", "Ivanov", "ivanov-statement", "secret-case"] {
+        let v = search(vera.clone(), q).await;
+        assert_eq!(v["total"], 0, "{q}: nothing of case-17 reaches vera: {v}");
+        assert!(v["hits"].as_array().is_some_and(Vec::is_empty), "{v}");
+        assert!(!v.to_string().contains("informant"), "{v}");
+        let v = search(bella.clone(), q).await;
+        assert_eq!(
+            v["total"], 1,
+            "{q}: case-17's member finds its own note: {v}"
+        );
+        assert_eq!(v["hits"][0]["id"], w.public_item.as_str());
+    }
+    // Each sees the item under what their own collection recorded of it.
+    let v = search(vera.clone(), "channel").await;
+    assert_eq!(v["total"], 1, "{v}");
+    assert!(!v.to_string().contains("secret"), "{v}");
+    let v = search(bella.clone(), "channel").await;
+    assert!(
+        !v.to_string().contains(w.public_item.as_str()),
+        "the default collection's capture of the photo does not reach bella: {v}"
+    );
+    let v = search(admin.clone(), "informant").await;
+    assert_eq!(v["total"], 1, "admins find every collection's notes: {v}");
+
+    // The item's API lists only the captures the account may see.
+    let captures = |cookie: String| {
+        let s = s.clone();
+        let path = format!("/api/v1/items/{}", w.public_item);
+        async move {
+            let r = call(&s, get(&path, Some(&cookie))).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            v["captures"].clone()
+        }
+    };
+    let vera_sees = captures(vera).await;
+    assert!(
+        !vera_sees
+            .as_array()
+            .expect("ids")
+            .contains(&serde_json::json!(ids[0])),
+        "vera cannot see capture {}: {vera_sees}",
+        ids[0]
+    );
+    assert_eq!(captures(bella).await, serde_json::json!([ids[0]]));
+    assert!(
+        captures(admin)
+            .await
+            .as_array()
+            .expect("ids")
+            .contains(&serde_json::json!(ids[0]))
+    );
+}
