@@ -61,6 +61,10 @@ enum Command {
         #[arg(long, value_name = "N")]
         sample: Option<u64>,
     },
+    /// Upgrade a store made before the transparency log existed, once: log its captures (a
+    /// `store-upgrade` event records which). Refused on any store whose log has begun, where a
+    /// capture without a leaf is tampering for `vigil verify` to report.
+    Upgrade,
     /// Print perceptual hashes: PDQ of images, vPDQ of videos (one frame a second, lines
     /// `frame,quality,hash,seconds` as upstream). Needs no store.
     Hash {
@@ -456,6 +460,18 @@ enum LogCommand {
     },
     /// Print the verifier key that third parties use to check checkpoints and receipts.
     Vkey,
+    /// Sign with a new key from now on (a lost or exposed key): recorded in the log as a
+    /// key-rotation leaf with the reason, the old and new verifier keys; the first checkpoint
+    /// is cosigned by the old key when it is still here. Give the new verifier key to whoever
+    /// checks receipts.
+    RotateKey {
+        /// Why (kept in the log).
+        #[arg(long)]
+        reason: String,
+        /// The new key's origin [default: HOSTNAME/vigil/RANDOM-ID].
+        #[arg(long, value_name = "ORIGIN")]
+        origin: Option<String>,
+    },
     /// Print a proof that the latest checkpoint extends the tree of SIZE leaves (the body of a
     /// C2SP tlog-witness add-checkpoint request).
     Consistency {
@@ -605,6 +621,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => list(&dir, args, cli.json).await,
         Command::Show { id } => show(&dir, &id, cli.json).await,
         Command::Verify { sample } => verify_cmd(&dir, sample, cli.json).await,
+        Command::Upgrade => upgrade_cmd(&dir, cli.json).await,
         Command::Log(cmd) => log_cmd(&dir, cmd, cli.json).await,
         Command::Hash {
             files,
@@ -972,8 +989,29 @@ fn blob_path_of(store: &Store, digest: &Sha256Digest) -> PathBuf {
         .join(hex)
 }
 
-async fn verify_cmd(dir: &std::path::Path, sample: Option<u64>, json: bool) -> Result<ExitCode> {
+async fn upgrade_cmd(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
     let mut store = Store::open(dir).await?;
+    let logged = store.catalog.log_legacy_captures().await?;
+    let checkpoint = store.log()?.publish(&store.catalog).await?;
+    if json {
+        output::print_json(&serde_json::json!({
+            "logged_captures": logged,
+            "tree_size": checkpoint.tree_size,
+        }));
+    } else {
+        println!(
+            "Logged {} captures made before the transparency log; the log now holds {} leaves.",
+            logged.len(),
+            checkpoint.tree_size
+        );
+    }
+    store.catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify_cmd(dir: &std::path::Path, sample: Option<u64>, json: bool) -> Result<ExitCode> {
+    // Read-only: checking a store never changes it.
+    let mut store = Store::open_read_only(dir).await?;
     let blobs = store.blobs()?;
     let progress = output::VerifyProgress::new(!json && std::io::stderr().is_terminal());
     let log = store.log()?;
@@ -1021,6 +1059,34 @@ async fn log_cmd(dir: &std::path::Path, cmd: LogCommand, json: bool) -> Result<E
         });
     }
     let mut store = Store::open(dir).await?;
+    if let LogCommand::RotateKey { reason, origin } = &cmd {
+        let rotation = vigil_core::log::Log::rotate_key(
+            &store.layout,
+            &store.config.log,
+            &store.catalog,
+            origin.as_deref(),
+            reason,
+        )
+        .await?;
+        if json {
+            output::print_json(&rotation);
+        } else {
+            println!(
+                "The log is now signed by {} (checkpoint of {} leaves{}).\n\
+                 Its verifier key, for whoever checks receipts from now on:\n{}",
+                rotation.new_origin,
+                rotation.checkpoint.tree_size,
+                if rotation.old_key_signed {
+                    ", cosigned by the old key"
+                } else {
+                    "; the old key was not available to cosign"
+                },
+                rotation.vkey
+            );
+        }
+        store.catalog.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let LogCommand::Checkpoint { tsa: Some(url) } = &cmd {
         store.config.log.tsa_url = Some(url.clone());
     }
@@ -1067,7 +1133,9 @@ async fn log_cmd(dir: &std::path::Path, cmd: LogCommand, json: bool) -> Result<E
                 note_path.display()
             );
         }
-        LogCommand::Witness { .. } => unreachable!("handled above"),
+        LogCommand::Witness { .. } | LogCommand::RotateKey { .. } => {
+            unreachable!("handled above")
+        }
     }
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)
@@ -1925,8 +1993,29 @@ async fn serve_cmd(
             }
         })
     };
+    // The audit trail's head goes into the log every few seconds when it moved (and at every
+    // checkpoint), so the trail cannot be cut short or rewritten unnoticed.
+    let anchoring = {
+        let catalog = store.catalog.clone();
+        let log = store.log()?;
+        let every = std::time::Duration::from_secs(store.config.log.audit_anchor_secs.max(1));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = log.publish(&catalog).await {
+                    tracing::error!(error = %e, "could not anchor the audit trail in the log");
+                }
+            }
+        })
+    };
     vigil_web::serve(state, listener, shutdown).await?;
     watcher.abort();
+    anchoring.abort();
+    if let Err(e) = store.log()?.publish(&store.catalog).await {
+        tracing::error!(error = %e, "could not anchor the audit trail in the log");
+    }
     store.catalog.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -55,6 +55,10 @@ pub struct LogConfig {
     pub tsa_url: Option<String>,
     /// Seconds allowed for one time-stamp request.
     pub tsa_timeout_secs: u64,
+    /// How often `vigil serve` anchors the audit trail's head in the log (a leaf and a new
+    /// checkpoint, only when the trail moved): the longest stretch of trail not yet
+    /// protected against truncation. Every checkpoint anchors it too.
+    pub audit_anchor_secs: u64,
 }
 
 impl Default for LogConfig {
@@ -62,6 +66,7 @@ impl Default for LogConfig {
         LogConfig {
             tsa_url: None,
             tsa_timeout_secs: 30,
+            audit_anchor_secs: 60,
         }
     }
 }
@@ -194,6 +199,9 @@ pub const CONFIG_TEMPLATE: &str = r#"# Vigil store settings. Every key is option
 # tsa_url = "https://freetsa.org/tsr"
 # Seconds allowed for one time-stamp request.
 # tsa_timeout_secs = 30
+# How often `vigil serve` puts the audit trail's latest event into the log (only when the trail
+# moved; every checkpoint does it too), so the trail cannot be cut short unnoticed.
+# audit_anchor_secs = 60
 
 [watch]
 # Where to POST a JSON notice of every new capture, deletion and change of a watched post

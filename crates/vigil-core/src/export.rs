@@ -618,6 +618,8 @@ async fn write_package(
                 e["id"] = json!(id);
                 derivation_entries.push(e);
             }
+            // A package ships the leaves of its captures and derivations only.
+            vigil_store::LeafSubject::Event(_) => {}
         }
     }
 

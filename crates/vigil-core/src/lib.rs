@@ -78,4 +78,28 @@ pub enum CoreError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The log's signing key is gone while the log has history: a new key is never made in
+    /// its place silently (it would sign a history it never saw under a new name).
+    #[error(
+        "the log key {path} is missing, but the log already has {leaves} leaves signed with it: \
+         restore log.key from a backup, or start a new key with \
+         `vigil log rotate-key --reason \"…\"` (the change is recorded in the log)"
+    )]
+    LogKeyMissing {
+        /// Where the key should be.
+        path: PathBuf,
+        /// Leaves in the log.
+        leaves: u64,
+    },
+    /// The key file is not the key recorded as signing this log (replaced by hand).
+    #[error(
+        "log.key (origin {found:?}) is not the key that signs this log (origin {expected:?}): \
+         restore the right key, or start a new one with `vigil log rotate-key --reason \"…\"`"
+    )]
+    LogKeyMismatch {
+        /// The key file's origin.
+        found: String,
+        /// The origin of the key the catalog records as signing now.
+        expected: String,
+    },
 }

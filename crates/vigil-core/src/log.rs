@@ -7,6 +7,9 @@
 //! exactly when its leaf does. Publishing the tree is a separate step, [`Log::publish`], run
 //! under the store's sequencer lock (one process at a time):
 //!
+//! 0. check that the key is the one the catalog records as signing, and anchor the audit
+//!    trail's head when it moved (a leaf, written in its own transaction; a crash after it
+//!    leaves one more leaf for the next run to sign);
 //! 1. read the latest signed checkpoint (size `m`) and the number of leaves `n`;
 //! 2. build the tiles for leaves `m..n` from the catalog's leaf hashes and write them durably.
 //!    A crash here leaves extra tiles; tiles are named by their content's extent, so the
@@ -17,7 +20,9 @@
 //! 4. sign the checkpoint for `n` and record it in the catalog. A crash before the record
 //!    leaves nothing anyone has seen; signing again gives the same bytes (Ed25519 is
 //!    deterministic);
-//! 5. publish it as `log/checkpoint` (atomic rename). A crash before this is repaired by the
+//! 5. append it to the journal of published checkpoints, `log/checkpoints` (a crash before
+//!    this leaves the journal one checkpoint short, which `vigil verify` never reports), then
+//!    publish it as `log/checkpoint` (atomic rename). A crash before this is repaired by the
 //!    next run, which finds the recorded checkpoint newer than the file;
 //! 6. remove partial tiles the new tree superseded.
 //!
@@ -30,13 +35,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 use vigil_store::{
-    Catalog, LeafSubject, LogDir, LogLeaf, LoggedCapture, Sha256Digest, StoreLayout,
+    Catalog, LeafSubject, LogDir, LogEventKind, LogLeaf, LoggedCapture, Sha256Digest, StoreLayout,
     StoredCheckpoint, decode_capture_leaf, now_rfc3339,
 };
 use vigil_tlog::{
     Checkpoint, CompactRange, Hash, Receipt, ReceiptError, Signer, Tile, TileCache, TileNodes,
     TileReader, Verifier, Verifiers, build_tiles, consistency_proof, inclusion_proof,
-    open_checkpoint, partial_tiles, verify_consistency, verify_receipt_from_extra,
+    open_checkpoint, partial_tiles, verify_consistency, verify_inclusion,
+    verify_receipt_from_extra,
 };
 
 use crate::CoreError;
@@ -87,6 +93,13 @@ impl Log {
         getrandom::fill(&mut seed).map_err(|e| CoreError::Usage(format!("no randomness: {e}")))?;
         let signer = Signer::from_seed(origin, &seed)
             .map_err(|e| CoreError::Usage(format!("log origin {origin:?}: {e}")))?;
+        Log::write_key(layout, &signer)
+    }
+
+    /// Writes `signer` as the store's key (owner-only) unless a key file exists. Returns
+    /// whether it did.
+    fn write_key(layout: &StoreLayout, signer: &Signer) -> Result<bool, CoreError> {
+        let path = layout.log_key();
         // Written to a private temp file, then linked into place: linking fails if another
         // process created a key meanwhile, and that key wins (a store has one key).
         let io = |path: PathBuf| move |source| CoreError::Io { path, source };
@@ -112,14 +125,29 @@ impl Log {
         }
     }
 
-    /// Opens the log of a store, creating its key with a default origin when it has none
-    /// (stores made before the log existed). With `config.tsa_url`, every checkpoint signed
-    /// from now on is also time-stamped by that RFC 3161 authority.
-    pub fn open(layout: &StoreLayout, config: &LogConfig) -> Result<Log, CoreError> {
-        if !layout.log_key().exists() {
+    /// Opens the log of a store whose log holds `history` leaves (or checkpoints). A store
+    /// made before the log existed (no history) gets its key here unless the store is opened
+    /// read-only (`writable` false: nothing is created);
+    /// a log with history whose key is gone is refused ([`CoreError::LogKeyMissing`]): a new
+    /// key only ever comes from [`Log::rotate_key`], recorded in the log. With
+    /// `config.tsa_url`, every checkpoint signed from now on is also time-stamped by that
+    /// RFC 3161 authority.
+    pub fn open(
+        layout: &StoreLayout,
+        config: &LogConfig,
+        history: u64,
+        writable: bool,
+    ) -> Result<Log, CoreError> {
+        let path = layout.log_key();
+        if !path.exists() {
+            if history > 0 || !writable {
+                return Err(CoreError::LogKeyMissing {
+                    path,
+                    leaves: history,
+                });
+            }
             Log::create_key(layout, &default_origin()?)?;
         }
-        let path = layout.log_key();
         let text = std::fs::read_to_string(&path).map_err(|source| CoreError::Io {
             path: path.clone(),
             source,
@@ -128,7 +156,11 @@ impl Log {
             CoreError::Usage(format!("{}: not a log signing key: {e}", path.display()))
         })?;
         Ok(Log {
-            dir: LogDir::open(&layout.log())?,
+            dir: if writable {
+                LogDir::open(&layout.log())?
+            } else {
+                LogDir::existing(&layout.log())
+            },
             signer,
             cache: TileCache::new(64),
             tsa: config
@@ -136,6 +168,104 @@ impl Log {
                 .as_ref()
                 .filter(|u| !u.is_empty())
                 .map(|u| (u.clone(), Duration::from_secs(config.tsa_timeout_secs))),
+        })
+    }
+
+    /// Replaces the log's signing key with a new one under `new_origin` (default: a new
+    /// random origin), recorded in the log itself: a `key-rotation` leaf naming the old and new
+    /// verifier keys and `reason`, then a checkpoint signed by the new key and, when the old
+    /// key file is still there and is the recorded one, by the old key too, so a holder of the
+    /// old verifier key sees the hand-over. The old key file is kept beside as
+    /// `log.key.retired-<unix time>`.
+    ///
+    /// Steps and what a crash leaves: (1) the old key file is renamed aside and the new one
+    /// written, durably; a crash here leaves a key the catalog does not record, which every
+    /// command refuses, and running this again completes the rotation. (2) The rotation leaf
+    /// and the new key's record are one catalog transaction. (3) The checkpoint is published
+    /// as by [`Log::publish`].
+    pub async fn rotate_key(
+        layout: &StoreLayout,
+        config: &LogConfig,
+        catalog: &Catalog,
+        new_origin: Option<&str>,
+        reason: &str,
+    ) -> Result<KeyRotation, CoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > 1000 {
+            return Err(CoreError::Usage(
+                "a key rotation needs a reason of 1 to 1000 bytes (--reason)".into(),
+            ));
+        }
+        let dir = LogDir::open(&layout.log())?;
+        let _lock = tokio::task::block_in_place(|| dir.lock())?;
+        let key_path = layout.log_key();
+        let held = std::fs::read_to_string(&key_path)
+            .ok()
+            .and_then(|t| Signer::from_skey(t.trim()).ok());
+        let mut recorded = catalog.log_keys().await?;
+        if recorded.is_empty()
+            && let Some(old) = &held
+        {
+            catalog
+                .adopt_first_log_key(old.name(), &old.verifier().to_vkey())
+                .await?;
+            recorded = catalog.log_keys().await?;
+        }
+        let current = recorded.last().cloned();
+        // Only the recorded key may cosign the hand-over; any other file is not the log's.
+        let old_signer = held.filter(|h| {
+            current
+                .as_ref()
+                .is_some_and(|c| c.vkey == h.verifier().to_vkey())
+        });
+        let new_origin = match new_origin {
+            Some(o) => o.to_owned(),
+            None => default_origin()?,
+        };
+        if recorded.iter().any(|k| k.origin == new_origin) {
+            return Err(CoreError::Usage(format!(
+                "the origin {new_origin:?} has signed this log before: a new key needs a new origin"
+            )));
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| CoreError::Usage(format!("no randomness: {e}")))?;
+        let signer = Signer::from_seed(&new_origin, &seed)
+            .map_err(|e| CoreError::Usage(format!("log origin {new_origin:?}: {e}")))?;
+        if key_path.exists() {
+            let retired = layout.root().join(format!(
+                "log.key.retired-{}",
+                time::OffsetDateTime::now_utc().unix_timestamp()
+            ));
+            std::fs::rename(&key_path, &retired).map_err(|source| CoreError::Io {
+                path: retired.clone(),
+                source,
+            })?;
+        }
+        if !Log::write_key(layout, &signer)? {
+            return Err(CoreError::Usage(
+                "another process wrote a log key meanwhile; run the rotation again".into(),
+            ));
+        }
+        let detail = serde_json::json!({
+            "old_origin": current.as_ref().map(|c| c.origin.clone()),
+            "old_vkey": current.as_ref().map(|c| c.vkey.clone()),
+            "new_origin": new_origin,
+            "new_vkey": signer.verifier().to_vkey(),
+            "reason": reason,
+            "old_key_signed": old_signer.is_some(),
+        });
+        let first_size = catalog
+            .record_key_rotation(&new_origin, &signer.verifier().to_vkey(), &detail)
+            .await?;
+        let log = Log::open(layout, config, first_size, true)?;
+        let cosigners: Vec<&Signer> = old_signer.iter().collect();
+        let checkpoint = log.publish_signed_by(catalog, &cosigners).await?;
+        Ok(KeyRotation {
+            old_origin: current.map(|c| c.origin),
+            new_origin,
+            vkey: log.vkey(),
+            old_key_signed: old_signer.is_some(),
+            checkpoint,
         })
     }
 
@@ -156,7 +286,51 @@ impl Log {
         self.publish_locked(catalog).await
     }
 
+    /// Before anything is signed: the key must be the one the catalog records as signing this
+    /// log (a log whose keys were never recorded adopts the key it holds), and the audit
+    /// trail's head, when it moved since the last anchor, is appended as an `audit-anchor`
+    /// leaf, so the checkpoint about to be signed commits to the trail as it stands.
+    async fn prepare_signing(&self, catalog: &Catalog) -> Result<(), CoreError> {
+        let keys = catalog.log_keys().await?;
+        match keys.last() {
+            None => {
+                catalog
+                    .adopt_first_log_key(self.origin(), &self.vkey())
+                    .await?
+            }
+            Some(k) if k.vkey != self.vkey() => {
+                return Err(CoreError::LogKeyMismatch {
+                    found: self.origin().to_owned(),
+                    expected: k.origin.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+        if let Some((id, hash)) = catalog.audit_head().await?
+            && catalog.latest_audit_anchor().await? != Some((id, hash))
+        {
+            catalog
+                .append_log_event(
+                    LogEventKind::AuditAnchor,
+                    &serde_json::json!({ "audit_event": id, "audit_hash": hex::encode(hash) }),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn publish_locked(&self, catalog: &Catalog) -> Result<StoredCheckpoint, CoreError> {
+        self.publish_signed_by(catalog, &[]).await
+    }
+
+    /// [`Log::publish_locked`], with `cosigners` adding their signatures to a new checkpoint
+    /// (the old key, when a rotation can still use it).
+    async fn publish_signed_by(
+        &self,
+        catalog: &Catalog,
+        cosigners: &[&Signer],
+    ) -> Result<StoredCheckpoint, CoreError> {
+        self.prepare_signing(catalog).await?;
         let latest = catalog.latest_checkpoint().await?;
         let size = catalog.log_size().await?;
         if let Some(c) = &latest
@@ -196,8 +370,10 @@ impl Log {
         }
         let checkpoint = Checkpoint::new(self.origin(), size, root)
             .map_err(|e| CoreError::Usage(format!("checkpoint: {e}")))?;
+        let mut signers = vec![&self.signer];
+        signers.extend(cosigners);
         let signed_note = checkpoint
-            .sign(&[&self.signer])
+            .sign(&signers)
             .map_err(|e| CoreError::Usage(format!("signing the checkpoint: {e}")))?;
         let timestamp_token = self.timestamp(&signed_note).await;
         let stored = StoredCheckpoint {
@@ -208,6 +384,8 @@ impl Log {
             timestamp_token,
         };
         catalog.record_checkpoint(&stored).await?;
+        // A crash before the journal line leaves it one checkpoint short: never a false alarm.
+        self.dir.journal_checkpoint(size, &stored.signed_note)?;
         self.dir.write_checkpoint(&stored.signed_note)?;
         let keep: HashSet<Tile> = partial_tiles(size).into_iter().collect();
         let superseded: Vec<Tile> = passed
@@ -280,11 +458,26 @@ impl Log {
 
     /// A C2SP tlog-proof receipt for one capture, against the latest checkpoint (published
     /// first if the capture is newer). Its `extra` line is the capture's exact leaf bytes.
+    /// Refused when the capture's row and its logged leaf disagree, or the leaf is not the
+    /// one the tree holds: a receipt is never written for an edited record.
     pub async fn receipt(&self, catalog: &Catalog, capture_id: i64) -> Result<String, CoreError> {
         let leaf = catalog
             .log_leaf_of_capture(capture_id)
             .await?
-            .ok_or_else(|| CoreError::Usage(format!("no capture #{capture_id}")))?;
+            .ok_or_else(|| {
+                CoreError::Usage(format!(
+                    "capture #{capture_id} has no log leaf (no such capture, or a row Vigil did \
+                     not commit: run `vigil verify`)"
+                ))
+            })?;
+        let record = catalog.capture(capture_id).await?;
+        if record.is_none_or(|c| vigil_store::encode_capture_leaf(c.id, &c.record) != leaf.leaf) {
+            return Err(CoreError::Usage(format!(
+                "no receipt: capture #{capture_id}'s catalog row differs from the record logged \
+                 as leaf {} (run `vigil verify`)",
+                leaf.index
+            )));
+        }
         let _lock = tokio::task::block_in_place(|| self.dir.lock())?;
         let checkpoint = self.publish_locked(catalog).await?;
         self.receipt_at(&leaf, &checkpoint)
@@ -333,6 +526,22 @@ impl Log {
             inclusion_proof(leaf.index, checkpoint.tree_size, &nodes)
         })
         .map_err(|e| log_damaged(format!("inclusion proof for leaf {}: {e}", leaf.index)))?;
+        // The receipt must hold for its bytes: a leaf row edited in the catalog (bytes and
+        // stored hash alike) is not the leaf the signed tree holds.
+        verify_inclusion(
+            &vigil_tlog::leaf_hash(&leaf.leaf),
+            leaf.index,
+            checkpoint.tree_size,
+            &proof,
+            &checkpoint.root,
+        )
+        .map_err(|e| {
+            CoreError::Usage(format!(
+                "no receipt: leaf {} as the catalog holds it is not the leaf the signed tree \
+                 holds ({e}; run `vigil verify`)",
+                leaf.index
+            ))
+        })?;
         Ok(Receipt {
             extra: Some(leaf.leaf.clone()),
             index: leaf.index,
@@ -384,10 +593,55 @@ impl Log {
     /// every signed checkpoint (signature and root), the tiles, and the published file.
     pub async fn audit(&self, catalog: &Catalog) -> Result<LogAudit, CoreError> {
         let mut audit = LogAudit::default();
-        let verifiers: Verifiers = self.signer.verifier().into();
+        // Each checkpoint is checked with the key that signs at its size (after a rotation,
+        // the new key; before any key was recorded, the key this store holds).
+        let mut keys: Vec<(u64, String, Verifiers)> = Vec::new();
+        let recorded = catalog.log_keys().await?;
+        for k in &recorded {
+            match Verifier::from_vkey(&k.vkey) {
+                Ok(v) => keys.push((k.first_size, k.origin.clone(), v.into())),
+                Err(e) => audit.problem(
+                    format!("log key {}", k.origin),
+                    format!("the recorded verifier key is not valid: {e}"),
+                ),
+            }
+        }
+        if keys.is_empty() {
+            keys.push((0, self.origin().to_owned(), self.signer.verifier().into()));
+        }
+        if let Some(k) = recorded.last()
+            && k.vkey != self.vkey()
+        {
+            audit.problem(
+                "log.key".into(),
+                format!(
+                    "is not the key that signs this log (its origin is {:?}, the log's is {:?})",
+                    self.origin(),
+                    k.origin
+                ),
+            );
+        }
+        let key_at = |size: u64| {
+            keys.iter()
+                .rev()
+                .find(|(first, _, _)| *first <= size)
+                .or(keys.first())
+        };
         let checkpoints = catalog.checkpoints().await?;
+        // Roots the catalog's leaves must give at given sizes: every recorded checkpoint's,
+        // and every published one's from the journal (a second record of what was published).
+        let mut expected: Vec<ExpectedRoot> = Vec::new();
         for c in &checkpoints {
-            match open_checkpoint(c.signed_note.as_bytes(), self.origin(), &verifiers) {
+            expected.push(ExpectedRoot {
+                size: c.tree_size,
+                root: c.root,
+                subject: format!("checkpoint {}", c.tree_size),
+                published: false,
+            });
+            let Some((_, origin, verifiers)) = key_at(c.tree_size) else {
+                continue;
+            };
+            match open_checkpoint(c.signed_note.as_bytes(), origin, verifiers) {
                 Ok((parsed, _)) if parsed.size() != c.tree_size || parsed.root() != &c.root => {
                     audit.problem(
                         format!("checkpoint {}", c.tree_size),
@@ -401,6 +655,55 @@ impl Log {
                 ),
             }
         }
+        let recorded: HashMap<u64, Hash> =
+            checkpoints.iter().map(|c| (c.tree_size, c.root)).collect();
+        let journal = self.dir.journaled_checkpoints()?;
+        for line in journal.unreadable_lines {
+            audit.problem(
+                "log/checkpoints".into(),
+                format!("line {line} is not a journaled checkpoint"),
+            );
+        }
+        for (n, (size, note)) in journal.checkpoints.iter().enumerate() {
+            let subject = format!("published checkpoint {size}");
+            let Some((_, origin, verifiers)) = key_at(*size) else {
+                continue;
+            };
+            let root = match open_checkpoint(note.as_bytes(), origin, verifiers) {
+                Ok((parsed, _)) if parsed.size() == *size => *parsed.root(),
+                Ok(_) => {
+                    audit.problem(
+                        subject,
+                        format!("log/checkpoints line {} names another size", n + 1),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    audit.problem(subject, format!("does not verify with the log key: {e}"));
+                    continue;
+                }
+            };
+            match recorded.get(size) {
+                None => audit.problem(
+                    subject.clone(),
+                    "was published (log/checkpoints) but has vanished from the catalog".into(),
+                ),
+                Some(r) if *r != root => audit.problem(
+                    subject.clone(),
+                    "the catalog's checkpoint of that size has another root: the history was \
+                     rewritten after it was published"
+                        .into(),
+                ),
+                Some(_) => {}
+            }
+            expected.push(ExpectedRoot {
+                size: *size,
+                root,
+                subject,
+                published: true,
+            });
+        }
+        expected.sort_by_key(|e| e.size);
         let latest = checkpoints.last();
         let signed_size = latest.map_or(0, |c| c.tree_size);
         let size = catalog.log_size().await?;
@@ -409,24 +712,40 @@ impl Log {
         audit.signed_size = signed_size;
         let captures = catalog.capture_count().await?.max(0) as u64;
         let derivations = catalog.derivation_count().await?.max(0) as u64;
-        if captures + derivations != size {
+        let events = catalog.log_event_count().await?.max(0) as u64;
+        if captures + derivations + events != size {
             audit.problem(
                 "log".into(),
                 format!(
-                    "{captures} captures and {derivations} derivations but {size} leaves: \
-                     each must have one"
+                    "{captures} captures, {derivations} derivations and {events} log events \
+                     but {size} leaves: each must have one"
                 ),
             );
         }
-        let mut wanted = checkpoints.iter().peekable();
+        // Vigil writes a capture and its leaf in one transaction: a capture without one was
+        // put into the catalog by other means. It is reported, never logged.
+        let unlogged = catalog.unlogged_captures().await?;
+        for id in unlogged.iter().take(MAX_NAMED) {
+            audit.problem(
+                format!("capture #{id}"),
+                "has no leaf in the transparency log: Vigil did not commit it (a row inserted \
+                 by other means), or the store predates the log (`vigil upgrade`)"
+                    .into(),
+            );
+        }
+        if unlogged.len() > MAX_NAMED {
+            audit.problem(
+                "captures".into(),
+                format!("{} more captures have no leaf", unlogged.len() - MAX_NAMED),
+            );
+        }
+        self.audit_anchors(catalog, &mut audit).await?;
+        let mut wanted = expected.iter().peekable();
         let mut range = CompactRange::new();
         let mut tiles: HashMap<Tile, Vec<u8>> = HashMap::new();
-        while let Some(c) = wanted.next_if(|c| c.tree_size == 0) {
+        while let Some(c) = wanted.next_if(|c| c.size == 0) {
             if c.root != range.root() {
-                audit.problem(
-                    "checkpoint 0".into(),
-                    "the empty tree has another root".into(),
-                );
+                audit.problem(c.subject.clone(), "the empty tree has another root".into());
             }
         }
         while range.size() < size {
@@ -442,12 +761,18 @@ impl Log {
                 if range.size() <= signed_size {
                     signed_hashes.push(leaf.leaf_hash);
                 }
-                while let Some(c) = wanted.next_if(|c| c.tree_size == range.size()) {
+                while let Some(c) = wanted.next_if(|c| c.size == range.size()) {
                     if range.root() != c.root {
                         audit.problem(
-                            format!("checkpoint {}", c.tree_size),
-                            "its root is not the root of the catalog's leaves: the log was rewritten"
-                                .into(),
+                            c.subject.clone(),
+                            if c.published {
+                                "the catalog's leaves no longer give the root that was \
+                                 published: the history was rewritten"
+                            } else {
+                                "its root is not the root of the catalog's leaves: the log was \
+                                 rewritten"
+                            }
+                            .into(),
                         );
                     }
                 }
@@ -465,12 +790,21 @@ impl Log {
             }
         }
         for c in wanted {
+            let held = range.size();
             audit.problem(
-                format!("checkpoint {}", c.tree_size),
-                format!(
-                    "signed for {} leaves, but the catalog holds {size}",
-                    c.tree_size
-                ),
+                c.subject.clone(),
+                if held < size {
+                    format!(
+                        "signed for {} leaves, but the catalog's leaves stop at {held} \
+                         (leaf {held} is missing)",
+                        c.size
+                    )
+                } else {
+                    format!(
+                        "signed for {} leaves, but the catalog holds only {size}",
+                        c.size
+                    )
+                },
             );
         }
         for tile in partial_tiles(signed_size) {
@@ -539,7 +873,64 @@ impl Log {
                 ),
                 Err(e) => audit.problem(format!("derivation #{id}"), e.to_string()),
             },
+            LeafSubject::Event(id) => match catalog.log_event(id).await {
+                Ok(Some(e)) => {
+                    if e.leaf() != leaf.leaf {
+                        audit.problem(
+                            format!("log event #{id}"),
+                            format!(
+                                "the catalog row differs from the record logged as leaf {}",
+                                leaf.index
+                            ),
+                        );
+                    }
+                }
+                Ok(None) => audit.problem(
+                    format!("leaf {}", leaf.index),
+                    format!("names log event #{id}, which does not exist"),
+                ),
+                Err(e) => audit.problem(format!("log event #{id}"), e.to_string()),
+            },
         }
+    }
+
+    /// Every audit anchor against the trail: the event it names must still be there with the
+    /// hash the log committed to, so a trail cut short, emptied or rewritten up to an anchor
+    /// contradicts a signed tree.
+    async fn audit_anchors(
+        &self,
+        catalog: &Catalog,
+        audit: &mut LogAudit,
+    ) -> Result<(), CoreError> {
+        for anchor in catalog.log_events_of(LogEventKind::AuditAnchor).await? {
+            let Some((event, hash)) = vigil_store::anchor_of(&anchor.detail) else {
+                audit.problem(
+                    format!("log event #{}", anchor.id),
+                    "an audit anchor that names no audit event".into(),
+                );
+                continue;
+            };
+            match catalog.audit_hash_of(event).await? {
+                Some(found) if found == hash => {}
+                Some(_) => audit.audit_problem(
+                    event,
+                    format!(
+                        "differs from what the transparency log anchored (log event #{}): the \
+                         trail was rewritten",
+                        anchor.id
+                    ),
+                ),
+                None => audit.audit_problem(
+                    event,
+                    format!(
+                        "was anchored in the transparency log (log event #{}, {}) but is no \
+                         longer in the trail: it was cut short or removed",
+                        anchor.id, anchor.created_at
+                    ),
+                ),
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds the tiles for `start..start+hashes.len()` in memory and compares full ones
@@ -594,6 +985,22 @@ fn log_damaged(detail: String) -> CoreError {
     ))
 }
 
+/// What [`Log::rotate_key`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRotation {
+    /// The origin of the key replaced, when one was recorded.
+    pub old_origin: Option<String>,
+    /// The new key's origin.
+    pub new_origin: String,
+    /// The new verifier key, for whoever checks receipts and checkpoints from now on.
+    pub vkey: String,
+    /// Whether the old key cosigned the first checkpoint of the new one.
+    pub old_key_signed: bool,
+    /// That checkpoint.
+    #[serde(skip)]
+    pub checkpoint: StoredCheckpoint,
+}
+
 /// What [`Log::audit`] found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LogAudit {
@@ -613,7 +1020,23 @@ impl LogAudit {
     fn problem(&mut self, subject: String, detail: String) {
         self.problems.push(Problem::Log { subject, detail });
     }
+
+    fn audit_problem(&mut self, event: i64, detail: String) {
+        self.problems.push(Problem::Audit { event, detail });
+    }
 }
+
+/// A root the catalog's leaves must give at a tree size, and whose it is.
+struct ExpectedRoot {
+    size: u64,
+    root: Hash,
+    subject: String,
+    /// From the journal of published checkpoints rather than the catalog.
+    published: bool,
+}
+
+/// Captures without a leaf named one by one in a report, before the rest are counted.
+const MAX_NAMED: usize = 20;
 
 /// Why an offline check failed, with a stable code for scripts.
 #[derive(Debug, thiserror::Error)]

@@ -42,6 +42,11 @@ pub struct Store {
     pub catalog: Catalog,
     blobs: Option<Arc<BlobStore>>,
     log: Option<Arc<Log>>,
+    /// Leaves and checkpoints the log had when the store was opened: a log with history never
+    /// gets a new key in place of a missing one.
+    log_history: u64,
+    /// Opened to check, not to change ([`Store::open_read_only`]).
+    read_only: bool,
 }
 
 impl Store {
@@ -80,6 +85,8 @@ impl Store {
             catalog,
             blobs: None,
             log: None,
+            log_history: 0,
+            read_only: false,
         };
         store.log()?.publish(&store.catalog).await?;
         Ok((store, true))
@@ -93,12 +100,42 @@ impl Store {
         }
         let config = Config::load(&layout.config())?;
         let catalog = Catalog::open_sqlite(&layout.catalog(), false).await?;
+        Store::opened(layout, config, catalog, false).await
+    }
+
+    /// Opens an existing store to check it: the catalog read-only (no migration, no write),
+    /// the blob directory without a staging session, and no key made for the log. What
+    /// `vigil verify` uses, so checking a store never changes it.
+    pub async fn open_read_only(dir: &Path) -> Result<Store, CoreError> {
+        let layout = StoreLayout::new(dir);
+        if !layout.exists() {
+            return Err(CoreError::NoStore(dir.to_path_buf()));
+        }
+        let config = Config::load(&layout.config())?;
+        let catalog = Catalog::open_sqlite_read_only(&layout.catalog()).await?;
+        Store::opened(layout, config, catalog, true).await
+    }
+
+    async fn opened(
+        layout: StoreLayout,
+        config: Config,
+        catalog: Catalog,
+        read_only: bool,
+    ) -> Result<Store, CoreError> {
+        let log_history = catalog.log_size().await?.max(
+            catalog
+                .latest_checkpoint()
+                .await?
+                .map_or(0, |c| c.tree_size),
+        );
         Ok(Store {
             layout,
             config,
             catalog,
             blobs: None,
             log: None,
+            log_history,
+            read_only,
         })
     }
 
@@ -107,7 +144,12 @@ impl Store {
         match &self.log {
             Some(l) => Ok(l.clone()),
             None => {
-                let l = Arc::new(Log::open(&self.layout, &self.config.log)?);
+                let l = Arc::new(Log::open(
+                    &self.layout,
+                    &self.config.log,
+                    self.log_history,
+                    !self.read_only,
+                )?);
                 self.log = Some(l.clone());
                 Ok(l)
             }
@@ -119,7 +161,11 @@ impl Store {
         match &self.blobs {
             Some(b) => Ok(b.clone()),
             None => {
-                let b = Arc::new(BlobStore::open(&self.layout.blobs())?);
+                let b = Arc::new(if self.read_only {
+                    BlobStore::open_read_only(&self.layout.blobs())?
+                } else {
+                    BlobStore::open(&self.layout.blobs())?
+                });
                 self.blobs = Some(b.clone());
                 Ok(b)
             }

@@ -76,6 +76,15 @@ pub fn audit_hash(prev: &[u8; 32], id: i64, e: &NewAuditEvent) -> [u8; 32] {
     Sha256Digest::of(&bytes).0
 }
 
+/// A stored 32-byte hash of event `id`.
+fn stored_hash(id: i64, bytes: Vec<u8>) -> Result<[u8; 32], CatalogError> {
+    bytes.try_into().map_err(|_| CatalogError::Malformed {
+        table: "audit_events",
+        key: id.to_string(),
+        problem: "a hash is not 32 bytes".into(),
+    })
+}
+
 fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, CatalogError> {
     let id: i64 = row.try_get("id")?;
     let malformed = |problem: String| CatalogError::Malformed {
@@ -150,6 +159,24 @@ impl Catalog {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// The last event of the trail and its hash: what an audit anchor puts into the log.
+    pub async fn audit_head(&self) -> Result<Option<(i64, [u8; 32])>, CatalogError> {
+        let row: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|(id, h)| Ok((id, stored_hash(id, h)?))).transpose()
+    }
+
+    /// The stored hash of event `id`, when it exists.
+    pub async fn audit_hash_of(&self, id: i64) -> Result<Option<[u8; 32]>, CatalogError> {
+        let row: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit_events WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|h| stored_hash(id, h)).transpose()
     }
 
     /// Events after `after_id`, oldest first, at most `limit`; optionally only those about

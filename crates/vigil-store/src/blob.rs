@@ -56,9 +56,10 @@ pub(crate) fn io_err<'a>(
 /// session directory, and publishing is an atomic rename onto a name derived from the content.
 pub struct BlobStore {
     root: PathBuf,
-    session: PathBuf,
+    /// This process's staging directory and the lock that keeps it alive; `None` when the
+    /// store was opened read-only (`vigil verify`), which can then read but never write.
+    session: Option<(PathBuf, File)>,
     counter: AtomicU64,
-    _session_lock: File,
 }
 
 impl BlobStore {
@@ -79,10 +80,36 @@ impl BlobStore {
         lock.lock().map_err(io_err("lock", &lock_path))?;
         Ok(BlobStore {
             root: root.to_path_buf(),
-            session,
+            session: Some((session, lock)),
             counter: AtomicU64::new(0),
-            _session_lock: lock,
         })
+    }
+
+    /// Opens the blob directory at `root` to read only: nothing is created, removed or
+    /// written, so checking a store (`vigil verify`) never changes it. Staging and
+    /// publishing fail with a clear error.
+    pub fn open_read_only(root: &Path) -> Result<Self, BlobError> {
+        fs::read_dir(root).map_err(io_err("open", root))?;
+        Ok(BlobStore {
+            root: root.to_path_buf(),
+            session: None,
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    /// This process's staging directory; an error when the store is read-only.
+    fn session(&self) -> Result<&Path, BlobError> {
+        match &self.session {
+            Some((dir, _)) => Ok(dir),
+            None => Err(BlobError {
+                action: "write to",
+                path: self.root.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "the store was opened read-only",
+                ),
+            }),
+        }
     }
 
     /// Where the blob with this digest lives (whether or not it exists).
@@ -114,7 +141,7 @@ impl BlobStore {
     /// Starts a new temp file that hashes what is written to it.
     pub fn stage(&self) -> Result<StagedBlob, BlobError> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let path = self.session.join(format!("{n}.part"));
+        let path = self.session()?.join(format!("{n}.part"));
         let file = private_file(&path).map_err(io_err("create", &path))?;
         Ok(StagedBlob {
             file: Some(file),
@@ -216,7 +243,7 @@ impl BlobStore {
     /// with the session if the process dies; callers remove it when done.
     pub fn scratch_dir(&self) -> Result<PathBuf, BlobError> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let dir = self.session.join(format!("scratch-{n}"));
+        let dir = self.session()?.join(format!("scratch-{n}"));
         create_private_dir(&dir)?;
         Ok(dir)
     }
@@ -231,7 +258,7 @@ impl BlobStore {
             return Ok(Vec::new());
         }
         // (1) data durable.
-        if blobs.len() > 1 && syncfs(&self.session).is_ok() {
+        if blobs.len() > 1 && syncfs(self.session()?).is_ok() {
             // one filesystem-wide flush beats one fsync per small file
         } else {
             for b in &blobs {
@@ -645,7 +672,7 @@ mod tests {
         assert_eq!(listing.blobs.len(), 2);
         assert!(listing.strays.is_empty());
         // no temp files remain in the session
-        let leftovers: Vec<_> = fs::read_dir(&store.session)
+        let leftovers: Vec<_> = fs::read_dir(store.session().expect("session"))
             .expect("read session")
             .flatten()
             .filter(|e| e.file_name() != "lock")
@@ -670,7 +697,10 @@ mod tests {
             .flatten()
             .map(|e| e.path())
             .collect();
-        assert_eq!(sessions, vec![store.session.clone()]);
+        assert_eq!(
+            sessions,
+            vec![store.session().expect("session").to_path_buf()]
+        );
     }
 
     #[test]

@@ -41,6 +41,46 @@ pub enum CatalogError {
         /// What is wrong.
         problem: String,
     },
+    /// The one-time logging of a store made before the log was asked for a store whose log
+    /// has begun: a capture without a leaf is then not Vigil's, and is never logged.
+    #[error(
+        "the transparency log already holds {leaves} leaves: captures without a leaf are \
+         reported by `vigil verify`, never logged (only a store made before the log is upgraded)"
+    )]
+    LogStarted {
+        /// Leaves in the log.
+        leaves: u64,
+    },
+    /// The store was made before the transparency log and its captures are not logged yet:
+    /// nothing new is committed until `vigil upgrade` logs them, once.
+    #[error(
+        "this store was made before the transparency log: its {captures} captures are not \
+         logged yet; run `vigil upgrade` once to log them"
+    )]
+    PredatesLog {
+        /// Captures waiting for their leaves.
+        captures: u64,
+    },
+    /// The catalog was opened read-only and its schema is older than this version's.
+    #[error(
+        "the catalog's schema is older than this version of Vigil (migration {0} is not applied): \
+         run any other vigil command on the store once to bring it up to date, then check it"
+    )]
+    Outdated(i64),
+}
+
+impl CatalogError {
+    /// A stable code for scripts and the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CatalogError::Database(_) => "database",
+            CatalogError::Migrate(_) => "migration",
+            CatalogError::Malformed { .. } => "malformed",
+            CatalogError::LogStarted { .. } => "log-started",
+            CatalogError::PredatesLog { .. } => "predates-log",
+            CatalogError::Outdated(_) => "outdated-schema",
+        }
+    }
 }
 
 /// Whether a capture got what it went for.
@@ -204,7 +244,7 @@ pub struct DanglingLink {
 pub struct LogLeaf {
     /// Position in the tree.
     pub index: u64,
-    /// What it records: a capture or a derivation.
+    /// What it records: a capture, a derivation or a log event.
     pub subject: LeafSubject,
     /// The canonical record (see [`crate::encode_capture_leaf`],
     /// [`crate::encode_derivation_leaf`]).
@@ -220,6 +260,8 @@ pub enum LeafSubject {
     Capture(i64),
     /// A derivation (pictures Vigil made from an item), by id.
     Derivation(i64),
+    /// A log event (an audit anchor, a key rotation, a store upgrade), by id.
+    Event(i64),
 }
 
 /// A checkpoint the store signed.
@@ -264,9 +306,33 @@ impl Catalog {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let catalog = Catalog { pool };
-        catalog.backfill_log_leaves().await?;
-        Ok(catalog)
+        Ok(Catalog { pool })
+    }
+
+    /// Opens the SQLite catalog at `path` to read only: no migration runs and nothing is
+    /// written, so checking a store never changes it. A catalog whose schema is older than
+    /// this version's is refused ([`CatalogError::Outdated`]).
+    pub async fn open_sqlite_read_only(path: &Path) -> Result<Self, CatalogError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&pool)
+                .await
+                .unwrap_or_default();
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        if let Some(m) = migrator.iter().find(|m| !applied.contains(&m.version)) {
+            pool.close().await;
+            return Err(CatalogError::Outdated(m.version));
+        }
+        Ok(Catalog { pool })
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
@@ -303,6 +369,17 @@ impl Catalog {
             sqlx::query_scalar("SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaves")
                 .fetch_one(&mut *tx)
                 .await?;
+        if first_leaf == 0 {
+            // An empty log beside captures: a store from before the log, upgraded explicitly.
+            let held: i64 = sqlx::query_scalar("SELECT count(*) FROM captures")
+                .fetch_one(&mut *tx)
+                .await?;
+            if held > 0 {
+                return Err(CatalogError::PredatesLog {
+                    captures: held as u64,
+                });
+            }
+        }
         let ids: Vec<i64> = (1..=captures.len() as i64).map(|n| last_id + n).collect();
         const ROWS: usize = 500;
         for (chunk_no, chunk) in captures.chunks(ROWS).enumerate() {
@@ -598,31 +675,6 @@ impl Catalog {
         Ok((items, bad))
     }
 
-    /// Gives every capture that has no log leaf one, in id order. Captures committed by this
-    /// version get theirs in the same transaction; this covers stores from before the log.
-    async fn backfill_log_leaves(&self) -> Result<(), CatalogError> {
-        let missing: Vec<i64> = sqlx::query_scalar(
-            "SELECT c.id FROM captures c LEFT JOIN log_leaves l ON l.capture_id = c.id
-             WHERE l.capture_id IS NULL ORDER BY c.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        for chunk in missing.chunks(1000) {
-            let mut captures = Vec::with_capacity(chunk.len());
-            for id in chunk {
-                if let Some(c) = self.capture(*id).await? {
-                    captures.push(c);
-                }
-            }
-            let mut tx = self.pool.begin().await?;
-            for c in &captures {
-                insert_leaf(&mut tx, c.id, &c.record).await?;
-            }
-            tx.commit().await?;
-        }
-        Ok(())
-    }
-
     /// Number of leaves in the log (committed captures).
     pub async fn log_size(&self) -> Result<u64, CatalogError> {
         let n: i64 = sqlx::query_scalar("SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaves")
@@ -634,7 +686,7 @@ impl Catalog {
     /// Leaves `from..` in index order, at most `limit`.
     pub async fn log_leaves(&self, from: u64, limit: u64) -> Result<Vec<LogLeaf>, CatalogError> {
         let rows = sqlx::query(
-            "SELECT leaf_index, capture_id, derivation_id, leaf, leaf_hash FROM log_leaves
+            "SELECT leaf_index, capture_id, derivation_id, event_id, leaf, leaf_hash FROM log_leaves
              WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
         )
         .bind(from as i64)
@@ -699,7 +751,7 @@ impl Catalog {
         id: i64,
     ) -> Result<Option<LogLeaf>, CatalogError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT leaf_index, capture_id, derivation_id, leaf, leaf_hash FROM log_leaves
+            "SELECT leaf_index, capture_id, derivation_id, event_id, leaf, leaf_hash FROM log_leaves
              WHERE {column} = ?"
         )))
         .bind(id)
@@ -850,7 +902,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 /// Appends the capture's leaf at the end of the log, inside the capture's own transaction
 /// (the capture row already written holds SQLite's write lock, so the index is ours).
-async fn insert_leaf(
+pub(crate) async fn encode_and_insert_capture_leaf(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     id: i64,
     record: &CaptureRecord,
@@ -874,14 +926,16 @@ fn leaf_from_row(row: &SqliteRow) -> Result<LogLeaf, CatalogError> {
     let hash: Vec<u8> = row.try_get("leaf_hash")?;
     let capture: Option<i64> = row.try_get("capture_id")?;
     let derivation: Option<i64> = row.try_get("derivation_id")?;
-    let subject = match (capture, derivation) {
-        (Some(c), None) => LeafSubject::Capture(c),
-        (None, Some(d)) => LeafSubject::Derivation(d),
+    let event: Option<i64> = row.try_get("event_id")?;
+    let subject = match (capture, derivation, event) {
+        (Some(c), None, None) => LeafSubject::Capture(c),
+        (None, Some(d), None) => LeafSubject::Derivation(d),
+        (None, None, Some(e)) => LeafSubject::Event(e),
         _ => {
             return Err(CatalogError::Malformed {
                 table: "log_leaves",
                 key: index.to_string(),
-                problem: "names both or neither of a capture and a derivation".into(),
+                problem: "names not exactly one of a capture, a derivation and a log event".into(),
             });
         }
     };

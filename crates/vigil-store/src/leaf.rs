@@ -222,6 +222,29 @@ pub fn decode_derivation_leaf(bytes: &[u8]) -> Result<LoggedDerivation, LeafErro
     })
 }
 
+/// The format name of a log event's leaf: something the log records about itself (the audit
+/// trail's head, a new signing key, the one-time logging of a store made before the log).
+pub const EVENT_LEAF_FORMAT_V1: &str = "vigil.log-event/v1";
+
+/// The canonical leaf bytes of log event `id`.
+///
+/// ```text
+/// {"created_at":"…","detail":{"audit_event":41,"audit_hash":"9f86…"},"event":3,
+///  "format":"vigil.log-event/v1","kind":"audit-anchor"}
+/// ```
+pub fn encode_event_leaf(id: i64, kind: &str, created_at: &str, detail: &Value) -> Vec<u8> {
+    let value = json!({
+        "format": EVENT_LEAF_FORMAT_V1,
+        "event": id,
+        "kind": kind,
+        "created_at": created_at,
+        "detail": detail,
+    });
+    let mut out = String::with_capacity(256);
+    write_canonical(&value, &mut out);
+    out.into_bytes()
+}
+
 fn leaf_items(value: &Value) -> Result<Vec<LeafItem>, String> {
     let mut items = Vec::new();
     for item in value["items"]

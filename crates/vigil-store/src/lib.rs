@@ -44,6 +44,7 @@ mod hash_lists;
 mod incidents;
 mod layout;
 mod leaf;
+mod log_events;
 mod logdir;
 mod media;
 mod persons;
@@ -72,11 +73,12 @@ pub use hash_lists::{HashListInfo, StoredListEntry};
 pub use incidents::{Comment, Incident, IncidentChange, IncidentFields, RecordChange};
 pub use layout::StoreLayout;
 pub use leaf::{
-    DERIVATION_LEAF_FORMAT_V1, LEAF_FORMAT_V1, LeafError, LeafItem, LoggedCapture,
-    LoggedDerivation, decode_capture_leaf, decode_derivation_leaf, encode_capture_leaf,
-    encode_derivation_leaf,
+    DERIVATION_LEAF_FORMAT_V1, EVENT_LEAF_FORMAT_V1, LEAF_FORMAT_V1, LeafError, LeafItem,
+    LoggedCapture, LoggedDerivation, decode_capture_leaf, decode_derivation_leaf,
+    encode_capture_leaf, encode_derivation_leaf, encode_event_leaf,
 };
-pub use logdir::{LogDir, SequencerLock};
+pub use log_events::{LogEventKind, LogKey, StoredLogEvent, anchor_of};
+pub use logdir::{CheckpointJournal, LogDir, SequencerLock};
 pub use media::{MediaAnalysis, PdqRow};
 pub use persons::{Person, PersonChange, PersonFields, PersonName};
 pub use similarity::{Cluster, IndexedPdqRow, Similarity, SimilarityMethod};

@@ -28,6 +28,15 @@ pub struct LogDir {
     root: PathBuf,
 }
 
+/// What `log/checkpoints` holds ([`LogDir::journaled_checkpoints`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CheckpointJournal {
+    /// Each published checkpoint as (tree size, signed note), oldest first.
+    pub checkpoints: Vec<(u64, String)>,
+    /// Numbers (from 1) of lines that are not a journaled checkpoint.
+    pub unreadable_lines: Vec<usize>,
+}
+
 /// Held while one process extends the log (the single sequencer); released on drop.
 #[derive(Debug)]
 pub struct SequencerLock {
@@ -41,6 +50,14 @@ impl LogDir {
         Ok(LogDir {
             root: root.to_path_buf(),
         })
+    }
+
+    /// The log directory at `root` as it is, creating nothing (for checking a store
+    /// read-only; a missing tile reads as an error where it is needed).
+    pub fn existing(root: &Path) -> Self {
+        LogDir {
+            root: root.to_path_buf(),
+        }
     }
 
     /// The directory.
@@ -103,6 +120,52 @@ impl LogDir {
     pub fn write_checkpoint(&self, signed_note: &str) -> Result<(), BlobError> {
         write_file(&self.root.join("checkpoint"), signed_note.as_bytes(), true)?;
         fsync_dir(&self.root)
+    }
+
+    /// Appends a signed checkpoint to the journal of every checkpoint ever published
+    /// (`log/checkpoints`, one line each: tree size, space, the note in hex), durably.
+    /// The catalog's checkpoint rows can be deleted and the tree re-signed; the journal is a
+    /// second record `vigil verify` compares them with, so a vanished checkpoint or a history
+    /// that does not extend a published one is named (witnesses are the record no one with
+    /// access to this machine can rewrite).
+    pub fn journal_checkpoint(&self, tree_size: u64, signed_note: &str) -> Result<(), BlobError> {
+        let path = self.root.join("checkpoints");
+        let line = format!("{tree_size} {}\n", hex::encode(signed_note));
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        file.write_all(line.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(io_err("append to", &path))?;
+        fsync_dir(&self.root)
+    }
+
+    /// Every journaled checkpoint, oldest first; lines that do not read as one are returned
+    /// apart by number, for `vigil verify` to report.
+    pub fn journaled_checkpoints(&self) -> Result<CheckpointJournal, BlobError> {
+        let path = self.root.join("checkpoints");
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(CheckpointJournal::default());
+            }
+            Err(e) => return Err(io_err("read", &path)(e)),
+        };
+        let mut journal = CheckpointJournal::default();
+        for (n, line) in text.lines().enumerate() {
+            let parsed = line.split_once(' ').and_then(|(size, note)| {
+                let size = size.parse().ok()?;
+                let note = hex::decode(note).ok()?;
+                Some((size, String::from_utf8(note).ok()?))
+            });
+            match parsed {
+                Some(entry) => journal.checkpoints.push(entry),
+                None => journal.unreadable_lines.push(n + 1),
+            }
+        }
+        Ok(journal)
     }
 
     /// The published checkpoint, if any.

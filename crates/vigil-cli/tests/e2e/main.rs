@@ -13,5 +13,6 @@ mod media;
 mod serve;
 mod similar;
 mod ssrf;
+mod tamper;
 mod verify;
 mod watch;
