@@ -287,3 +287,61 @@ fn collections_from_the_command_line_are_audited() {
     let ok = s.vigil(&["verify"]);
     assert!(ok.status.success(), "{}", text(&ok.stdout));
 }
+
+/// Issue 16, finding 6: what happens in the workspace (sign-ins, views) goes into the
+/// transparency log without waiting for a capture: `vigil serve` anchors the audit trail's
+/// head every `[log] audit_anchor_secs` when it moved.
+#[test]
+fn the_workspace_anchors_its_audit_trail_in_the_log() {
+    let s = TestStore::new();
+    let config = s.store().join("config.toml");
+    let text_before = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text_before.replace("[log]\n", "[log]\naudit_anchor_secs = 1\n"),
+    )
+    .expect("config");
+    let size = |s: &TestStore| -> u64 {
+        let (out, lines) = s.vigil_json(&["log", "checkpoint"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        lines[0]["tree_size"].as_u64().expect("size")
+    };
+    assert_eq!(size(&s), 0);
+    let server = serve(&s);
+    // Anonymous pages are not events; a failed sign-in is.
+    let (status, headers, _) = http(
+        &server.addr,
+        "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+    let csrf = cookie_from(&headers, "vigil_login_csrf").expect("login csrf");
+    let form = format!("username=nobody&password=wrong&csrf={csrf}");
+    let (status, _, _) = http(
+        &server.addr,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: vigil_login_csrf={csrf}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert!(status == 200 || status == 303 || status == 401, "{status}");
+    // Within a few anchoring periods, the log holds one leaf: the anchor of that event.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let anchored = loop {
+        let checkpoint =
+            std::fs::read_to_string(s.store().join("log/checkpoint")).unwrap_or_default();
+        if checkpoint.lines().nth(1) == Some("1") {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    drop(server);
+    assert!(
+        anchored,
+        "the sign-in was anchored in the log by vigil serve"
+    );
+    assert!(s.vigil(&["verify"]).status.success());
+}
