@@ -26,6 +26,7 @@ echo "== PyPI pdqhash $("$VENV/bin/pip" show pdqhash 2>/dev/null | sed -n 's/^Ve
 (cd "$REPO" && OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$VENV/bin/python" crates/vigil-phash/benches/pdqhash_peer.py)
 
 IMAGES="${IMAGES:-$REPO/../shared/vectors/threatexchange/pdq/data}"
+[ -d "$IMAGES" ] || IMAGES="$REPO/vectors/threatexchange/pdq/data"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 if [ ! -d "$IMAGES" ]; then

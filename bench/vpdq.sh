@@ -10,13 +10,26 @@
 # Environment: SAMPLINGS ["1 0"] seconds per hash to time (0: every frame); CLIP_SECS [300]
 # length of the generated 1080p H.264 clip (0: no clip); VENV
 # [/tmp/vigil-bench-venv]; VIGIL_BIN (default: a release build); SAMPLES (default: the team's
-# sample clips in ../shared when present).
+# sample clips in ../shared when present, else those carried in vectors/).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${VENV:-/tmp/vigil-bench-venv}"
 CLIP_SECS="${CLIP_SECS:-300}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+# PyPI vpdq builds against FFmpeg's libraries, libavdevice and libavfilter included, and needs
+# a compiler and the venv module: install what a fresh machine lacks (Debian/Ubuntu).
+need=()
+pkg-config --exists libavdevice libavfilter libavformat libavcodec libswscale 2>/dev/null \
+  || need+=(libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev libswscale-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v c++ >/dev/null || need+=(build-essential)
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -c 'import vpdq' 2>/dev/null || "$VENV/bin/pip" install -q vpdq
 if [ -z "${VIGIL_BIN:-}" ]; then
@@ -30,7 +43,9 @@ if [ "$CLIP_SECS" != 0 ]; then
     -c:v libx264 -preset veryfast -pix_fmt yuv420p "$clip"
   files+=("$clip")
 fi
-for f in "${SAMPLES:-$REPO/../shared/vectors/threatexchange/tmk/sample-videos}"/{chair-19-sd-bar,pattern-hd-no-bar}.mp4; do
+samples="$REPO/vectors/threatexchange/tmk/sample-videos"
+[ -d "$REPO/../shared/vectors" ] && samples="$REPO/../shared/vectors/threatexchange/tmk/sample-videos"
+for f in "${SAMPLES:-$samples}"/{chair-19-sd-bar,pattern-hd-no-bar}.mp4; do
   [ -f "$f" ] && files+=("$f")
 done
 printf '| file | frames | sampling | vigil skipped | vigil s | vigil frames/s | vpdq (1 thread) s | vpdq (auto threads) s | vigil / vpdq-1 | hashes equal |\n|---|---|---|---|---|---|---|---|---|---|\n'

@@ -178,7 +178,7 @@ mod tests {
     use super::*;
 
     fn vectors() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/rfc3161")
+        vigil_testdata::vectors().join("rfc3161")
     }
 
     #[test]

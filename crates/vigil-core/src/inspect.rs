@@ -377,7 +377,9 @@ fn flag(report: &mut InspectReport) {
 mod tests {
     use super::*;
 
-    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/");
+    fn vectors() -> String {
+        format!("{}/", vigil_testdata::vectors().display())
+    }
 
     fn codes(r: &InspectReport) -> Vec<&str> {
         r.flags.iter().map(|f| f.code).collect()
@@ -386,8 +388,11 @@ mod tests {
     #[test]
     fn photo_video_credentials_and_a_mislabelled_file() {
         let photo = inspect_file(
-            format!("{VECTORS}threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg")
-                .as_ref(),
+            format!(
+                "{}threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-6.jpg",
+                vectors()
+            )
+            .as_ref(),
         )
         .expect("inspect");
         assert_eq!(photo.sniffed, Some(MediaKind::Image("jpeg")));
@@ -395,7 +400,11 @@ mod tests {
         assert!(!codes(&photo).contains(&"metadata-stripped"));
 
         let video = inspect_file(
-            format!("{VECTORS}threatexchange/tmk/sample-videos/chair-19-sd-bar.mp4").as_ref(),
+            format!(
+                "{}threatexchange/tmk/sample-videos/chair-19-sd-bar.mp4",
+                vectors()
+            )
+            .as_ref(),
         )
         .expect("inspect");
         assert!(
@@ -405,13 +414,14 @@ mod tests {
                 .is_some_and(|p| p.video().is_some())
         );
 
-        let signed = inspect_file(format!("{VECTORS}c2pa/CIE-sig-CA.jpg").as_ref()).expect("ok");
+        let signed =
+            inspect_file(format!("{}c2pa/CIE-sig-CA.jpg", vectors()).as_ref()).expect("ok");
         assert!(
             codes(&signed).contains(&"credentials-failed"),
             "{:?}",
             signed.flags
         );
-        let valid = inspect_file(format!("{VECTORS}c2pa/C.jpg").as_ref()).expect("ok");
+        let valid = inspect_file(format!("{}c2pa/C.jpg", vectors()).as_ref()).expect("ok");
         assert!(
             codes(&valid).contains(&"credentials-present"),
             "{:?}",
@@ -421,7 +431,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let fake = dir.path().join("holiday.jpg");
         std::fs::copy(
-            format!("{VECTORS}threatexchange/tmk/sample-videos/test-padded-dimensions.mp4"),
+            format!(
+                "{}threatexchange/tmk/sample-videos/test-padded-dimensions.mp4",
+                vectors()
+            ),
             &fake,
         )
         .expect("copy");
@@ -431,8 +444,11 @@ mod tests {
         // A photo a server sent as a web page, first captured before its EXIF says it was
         // taken: both flagged.
         let served = inspect_path(
-            format!("{VECTORS}threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg")
-                .as_ref(),
+            format!(
+                "{}threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-6.jpg",
+                vectors()
+            )
+            .as_ref(),
             &CaptureContext {
                 names: vec!["photo.jpg".into()],
                 content_types: vec!["text/html; charset=utf-8".into()],

@@ -1038,7 +1038,7 @@ mod tests {
     use super::*;
 
     fn shared() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/threatexchange")
+        vigil_testdata::vectors().join("threatexchange")
     }
 
     struct TestStore {
@@ -1203,6 +1203,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "needs the full upstream vectors: VIGIL_VECTORS=../shared/vectors (.ci/run)"]
     async fn clips_of_the_same_footage_are_linked_and_other_footage_is_not() {
         let s = TestStore::new().await;
         let videos = shared().join("tmk/sample-videos");

@@ -2,7 +2,7 @@
 //! legal qualification in `incident.json` and the report, persons only when asked for, and
 //! the export in the audit trail and in the package's own chain of custody.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use vigil_core::Store;
@@ -11,9 +11,7 @@ use vigil_core::export::{ExportOptions, ExportScope, export};
 use vigil_store::{IncidentFields, Role};
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors")
-        .join(rel)
+    vigil_testdata::vectors().join(rel)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -204,7 +204,9 @@ mod tests {
 
     use super::*;
 
-    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/");
+    fn vectors() -> String {
+        format!("{}/", vigil_testdata::vectors().display())
+    }
 
     /// On every fixture, with and without a manifest, the walk agrees with `c2pa` itself.
     #[test]
@@ -216,7 +218,7 @@ mod tests {
             "threatexchange/pdq/data/misc-images",
             "threatexchange/pdq/data/reg-test-input/exif-rotn",
         ] {
-            for entry in std::fs::read_dir(format!("{VECTORS}{dir}")).expect("fixtures") {
+            for entry in std::fs::read_dir(format!("{}{dir}", vectors())).expect("fixtures") {
                 files.push(entry.expect("entry").path());
             }
         }

@@ -257,10 +257,12 @@ pub(crate) fn read_with_c2pa(
 mod tests {
     use super::*;
 
-    const C2PA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/c2pa/");
+    fn c2pa() -> String {
+        format!("{}/c2pa/", vigil_testdata::vectors().display())
+    }
 
     fn read(name: &str, format: &str) -> Option<ContentCredentials> {
-        let file = std::fs::File::open(format!("{C2PA}{name}")).expect("fixture");
+        let file = std::fs::File::open(format!("{}{name}", c2pa())).expect("fixture");
         content_credentials(format, file)
     }
 
@@ -325,7 +327,7 @@ mod tests {
         assert_ne!(v.validation_state, "Unreadable");
         assert!(!v.manifests.is_empty());
         // Damage inside the manifest of C.jpg: reported, no panic.
-        let mut bytes = std::fs::read(format!("{C2PA}C.jpg")).expect("read");
+        let mut bytes = std::fs::read(format!("{}C.jpg", c2pa())).expect("read");
         for b in bytes.iter_mut().skip(200).step_by(97).take(200) {
             *b ^= 0x55;
         }

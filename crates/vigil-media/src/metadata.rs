@@ -426,20 +426,22 @@ fn read_iim(data: &[u8], out: &mut BTreeMap<String, Vec<String>>) {
 mod tests {
     use super::*;
 
-    const PDQ: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/threatexchange/pdq/data/"
-    );
+    fn pdq() -> String {
+        format!(
+            "{}/threatexchange/pdq/data/",
+            vigil_testdata::vectors().display()
+        )
+    }
 
     /// Reading a JPEG's metadata segments alone gives what reading the whole file gives.
     #[test]
     fn metadata_segments_alone_equal_the_whole_file() {
         let mut files = Vec::new();
         for dir in [
-            format!("{PDQ}reg-test-input/exif-rotn"),
-            format!("{PDQ}misc-images"),
-            format!("{PDQ}bridge-mods"),
-            format!("{PDQ}../../../c2pa"),
+            format!("{}reg-test-input/exif-rotn", pdq()),
+            format!("{}misc-images", pdq()),
+            format!("{}bridge-mods", pdq()),
+            format!("{}../../../c2pa", pdq()),
         ] {
             for entry in std::fs::read_dir(&dir).expect("fixtures") {
                 files.push(entry.expect("entry").path());
@@ -460,7 +462,8 @@ mod tests {
         }
         assert!(cut_short >= 10, "{cut_short}");
         // A JPEG whose segments are damaged is read whole, up to the limit.
-        let mut damaged = std::fs::read(format!("{PDQ}bridge-mods/aaa-orig.jpg")).expect("read");
+        let mut damaged =
+            std::fs::read(format!("{}bridge-mods/aaa-orig.jpg", pdq())).expect("read");
         damaged[2] = 0x00;
         assert_eq!(jpeg_metadata_end(&mut Cursor::new(&damaged)), None);
         let _ = read_image_metadata(Cursor::new(&damaged), 1 << 20).expect("read");
@@ -468,8 +471,8 @@ mod tests {
 
     #[test]
     fn phone_photo_exif() {
-        let bytes =
-            std::fs::read(format!("{PDQ}reg-test-input/exif-rotn/exif-rotn-6.jpg")).expect("read");
+        let bytes = std::fs::read(format!("{}reg-test-input/exif-rotn/exif-rotn-6.jpg", pdq()))
+            .expect("read");
         let m = image_metadata(&bytes);
         assert_eq!(m.camera.as_deref(), Some("samsung SM-G930V"));
         assert_eq!(m.software.as_deref(), Some("G930VVRS4BQI1"));
@@ -487,7 +490,7 @@ mod tests {
     fn tags_written_by_exiftool_are_read_back() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tagged.jpg");
-        std::fs::copy(format!("{PDQ}bridge-mods/square-128x128.jpg"), &path).expect("copy");
+        std::fs::copy(format!("{}bridge-mods/square-128x128.jpg", pdq()), &path).expect("copy");
         let ok = std::process::Command::new("exiftool")
             .args([
                 "-q",
@@ -536,8 +539,8 @@ mod tests {
     /// an XMP packet of invalid bytes (each decoded as a 3-byte U+FFFD) is cut to MAX_XMP bytes.
     #[test]
     fn out_of_range_orientation_and_oversized_xmp() {
-        let photo =
-            std::fs::read(format!("{PDQ}reg-test-input/exif-rotn/exif-rotn-6.jpg")).expect("read");
+        let photo = std::fs::read(format!("{}reg-test-input/exif-rotn/exif-rotn-6.jpg", pdq()))
+            .expect("read");
         let dir = tempfile::tempdir().expect("tempdir");
         for bad in ["0", "9"] {
             let path = dir.path().join(format!("o{bad}.jpg"));
@@ -568,7 +571,7 @@ mod tests {
     fn stripped_and_hostile_files() {
         // A PNG with only a bare XMP packet, a JPEG with nothing, no bytes, and damage: no
         // panic, no metadata invented.
-        let png = std::fs::read(format!("{PDQ}misc-images/c.png")).expect("read");
+        let png = std::fs::read(format!("{}misc-images/c.png", pdq())).expect("read");
         let m = image_metadata(&png);
         assert!(m.camera.is_none() && m.gps.is_none() && m.iptc.is_empty() && m.exif.is_empty());
         assert!(
@@ -582,8 +585,8 @@ mod tests {
         let m = image_metadata(bare.get_ref());
         assert!(m.exif.is_empty() && m.xmp.is_none() && m.exif_error.is_none());
         assert_eq!(image_metadata(&[]), ImageMetadata::default());
-        let jpeg =
-            std::fs::read(format!("{PDQ}reg-test-input/exif-rotn/exif-rotn-6.jpg")).expect("read");
+        let jpeg = std::fs::read(format!("{}reg-test-input/exif-rotn/exif-rotn-6.jpg", pdq()))
+            .expect("read");
         for cut in [3, 20, 200, 2000] {
             let _ = image_metadata(&jpeg[..cut]);
         }

@@ -245,19 +245,21 @@ fn probe_with(path: &Path, force_stream_info: bool) -> Result<MediaProbe, VideoE
 mod tests {
     use super::*;
 
-    const VIDEOS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/threatexchange/tmk/sample-videos/"
-    );
+    fn videos() -> String {
+        format!(
+            "{}/threatexchange/tmk/sample-videos/",
+            vigil_testdata::vectors().display()
+        )
+    }
 
     /// Skipping FFmpeg's stream-info pass for MP4 changes nothing a probe reports.
     #[test]
     fn header_only_probes_equal_full_ones() {
-        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(VIDEOS)
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(videos())
             .expect("videos")
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
-        files.push(Path::new(VIDEOS).join("../../../c2pa/video1.mp4"));
+        files.push(Path::new(&videos()).join("../../../c2pa/video1.mp4"));
         files.sort();
         for file in files {
             let fast = probe_with(&file, false).expect("fast");
@@ -280,7 +282,8 @@ mod tests {
     /// as a broken `String` (found by the `container_probe` fuzz target).
     #[test]
     fn tags_that_are_not_utf8_are_read_lossily() {
-        let mut bytes = std::fs::read(Path::new(VIDEOS).join("chair-19-sd-bar.mp4")).expect("read");
+        let mut bytes =
+            std::fs::read(Path::new(&videos()).join("chair-19-sd-bar.mp4")).expect("read");
         assert_eq!(&bytes[4..8], b"ftyp");
         bytes[8] = 0xff;
         let dir = tempfile::tempdir().expect("tempdir");
@@ -297,7 +300,7 @@ mod tests {
     #[test]
     fn an_absurd_duration_gives_no_bit_rate() {
         let mut bytes =
-            std::fs::read(Path::new(VIDEOS).join("test-padded-dimensions.mp4")).expect("read");
+            std::fs::read(Path::new(&videos()).join("test-padded-dimensions.mp4")).expect("read");
         let at = bytes
             .windows(4)
             .position(|w| w == b"mvhd")
@@ -313,7 +316,7 @@ mod tests {
 
     #[test]
     fn sample_clip_streams_and_tags() {
-        let p = probe(&Path::new(VIDEOS).join("chair-19-sd-bar.mp4")).expect("probe");
+        let p = probe(&Path::new(&videos()).join("chair-19-sd-bar.mp4")).expect("probe");
         assert!(p.container.contains("mp4"), "{}", p.container);
         let v = p.video().expect("a video stream");
         assert_eq!(

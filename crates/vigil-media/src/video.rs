@@ -1096,18 +1096,15 @@ mod tests {
     /// breaks and every frame is decoded again), and on an Annex B stream in MPEG-TS.
     #[test]
     fn skipping_non_reference_pictures_changes_no_hash() {
-        let videos = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/threatexchange/tmk/sample-videos/"
-        );
+        let videos = vigil_testdata::vectors().join("threatexchange/tmk/sample-videos");
         let dir = tempfile::tempdir().expect("tempdir");
         let mut paths: Vec<std::path::PathBuf> = [
             "chair-19-sd-bar",
-            "pattern-hd-no-bar",
+            "doorknob-hd-no-bar",
             "test-padded-dimensions",
         ]
         .iter()
-        .map(|n| Path::new(videos).join(format!("{n}.mp4")))
+        .map(|n| videos.join(format!("{n}.mp4")))
         .collect();
         let bytes = std::fs::read(&paths[0]).expect("read");
         let mut damaged = bytes.clone();

@@ -4,14 +4,16 @@
 
 use vigil_phash::{HashIndex, IndexMatch, Kernel, PdqHash, SearchOptions};
 
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/threatexchange/pdq/data/reg-test-input/"
-);
+fn data() -> String {
+    format!(
+        "{}/threatexchange/pdq/data/reg-test-input/",
+        vigil_testdata::vectors().display()
+    )
+}
 
 fn hashes(name: &str) -> Vec<PdqHash> {
-    let text =
-        std::fs::read_to_string(format!("{DATA}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let text = std::fs::read_to_string(format!("{}{name}", data()))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

@@ -8,7 +8,7 @@ use serde_json::Value;
 use vigil_tlog::*;
 
 fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/tlog")
+    vigil_testdata::vectors().join("tlog")
 }
 
 fn read_json(path: &Path) -> Value {

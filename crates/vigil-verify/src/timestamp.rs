@@ -709,8 +709,7 @@ mod tests {
 
     #[test]
     fn certificate_parts() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/vectors/rfc3161");
+        let dir = vigil_testdata::vectors().join("rfc3161");
         let pem = std::fs::read(dir.join("tsa.crt")).expect("tsa.crt");
         let roots = TsaRoots::parse(&[pem]).expect("parse");
         let c = &roots.certs[0];

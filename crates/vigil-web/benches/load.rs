@@ -174,10 +174,8 @@ async fn main() {
             .expect("vigil")
     };
     assert!(vigil(&["init"]).status.success());
-    let photos = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/threatexchange/pdq/data/bridge-mods"
-    );
+    let photos = vigil_testdata::vectors().join("threatexchange/pdq/data/bridge-mods");
+    let photos = photos.to_str().unwrap_or_default();
     assert!(
         vigil(&["capture", photos]).status.success(),
         "seed captures"

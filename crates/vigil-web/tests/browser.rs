@@ -221,12 +221,10 @@ async fn an_investigator_works_through_the_workspace_in_chromium() {
     assert!(url.ends_with("/captures"), "signed in: {url}: {body}");
 
     // Upload a photo through the form.
-    let photo = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/threatexchange/pdq/data/bridge-mods/aaa-orig.jpg"
-    ))
-    .canonicalize()
-    .expect("photo");
+    let photo = vigil_testdata::vectors()
+        .join("threatexchange/pdq/data/bridge-mods/aaa-orig.jpg")
+        .canonicalize()
+        .expect("photo");
     let digest = upload(&page, &base, &state, &photo, "sent by a relative").await;
 
     // Blurred until revealed; revealing (script, CSP-compliant) records it.

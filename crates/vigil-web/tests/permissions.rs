@@ -156,10 +156,9 @@ async fn world() -> World {
         .await
         .expect("init");
     let blobs = store.blobs().expect("blobs");
-    let photo = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/threatexchange/pdq/data/bridge-mods/aaa-orig.jpg"
-    ))
+    let photo = std::fs::read(
+        vigil_testdata::vectors().join("threatexchange/pdq/data/bridge-mods/aaa-orig.jpg"),
+    )
     .expect("photo");
     let mut items = Vec::new();
     for bytes in [photo.clone(), b"a note about the case".to_vec()] {
@@ -1350,10 +1349,10 @@ async fn uploads_are_captured_logged_and_enriched() {
     let s = &w.state;
     let (ivan, csrf) = sign_in(s, "ivan", "a long passphrase").await;
     let (vera, vera_csrf) = sign_in(s, "vera", "a long passphrase").await;
-    let photo = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg"
-    ))
+    let photo = std::fs::read(
+        vigil_testdata::vectors()
+            .join("threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-6.jpg"),
+    )
     .expect("photo");
     let send = |cookie: &str, parts: &[(&str, Option<&str>, &[u8])]| {
         let (content_type, body) = multipart(parts);

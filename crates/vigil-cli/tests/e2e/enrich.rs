@@ -5,7 +5,7 @@
 use crate::support::*;
 
 fn vectors() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
+    vigil_testdata::vectors()
 }
 
 #[test]
@@ -15,7 +15,7 @@ fn a_video_gets_logged_previews_and_inspect_item_shows_them() {
     let video = vectors().join("threatexchange/tmk/sample-videos/chair-19-sd-bar.mp4");
     write(&src.join("post.mp4"), &std::fs::read(&video).expect("read"));
     // A photo renamed as a video, as reposts sometimes are.
-    let photo = vectors().join("threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg");
+    let photo = vectors().join("threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-6.jpg");
     write(&src.join("clip.mp4"), &std::fs::read(&photo).expect("read"));
     let (out, lines) = s.vigil_json(&["capture", &src.to_string_lossy()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -115,7 +115,7 @@ fn a_video_gets_logged_previews_and_inspect_item_shows_them() {
 fn a_creation_time_after_capture_is_flagged() {
     let s = TestStore::new();
     let src = s.dir.path().join("in");
-    let photo = vectors().join("threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-1.jpg");
+    let photo = vectors().join("threatexchange/pdq/data/reg-test-input/exif-rotn/exif-rotn-6.jpg");
     let file = src.join("photo.jpg");
     write(&file, &std::fs::read(&photo).expect("read"));
     // exiftool writes a taken time far in the future, with its offset.

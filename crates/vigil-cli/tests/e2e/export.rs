@@ -6,9 +6,7 @@ use std::path::Path;
 use crate::support::*;
 
 fn shared(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors")
-        .join(rel)
+    vigil_testdata::vectors().join(rel)
 }
 
 /// A store holding a photo and a video, captured and enriched; their SHA-256.

@@ -71,8 +71,7 @@ fn cookie_from(headers: &[String], name: &str) -> Option<String> {
 fn users_sign_in_see_items_and_every_view_is_audited() {
     let s = TestStore::new();
     let src = s.dir.path().join("in");
-    let photo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/threatexchange/pdq/data/bridge-mods/aaa-orig.jpg");
+    let photo = vigil_testdata::vectors().join("threatexchange/pdq/data/bridge-mods/aaa-orig.jpg");
     write(&src.join("photo.jpg"), &std::fs::read(photo).expect("read"));
     let (out, lines) = s.vigil_json(&["capture", &src.to_string_lossy()]);
     assert!(out.status.success(), "{}", text(&out.stderr));

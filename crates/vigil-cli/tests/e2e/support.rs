@@ -294,7 +294,7 @@ fn serve(mut stream: TcpStream, me: SocketAddr) -> std::io::Result<()> {
 
 /// The reference RFC 3161 material shared by the team (test CA and TSA keys, OpenSSL config).
 pub fn rfc3161_vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/rfc3161")
+    vigil_testdata::vectors().join("rfc3161")
 }
 
 /// A local RFC 3161 time-stamping authority: an HTTP server on 127.0.0.1 that answers each

@@ -28,7 +28,7 @@ use vigil_tlog::{
 pub const ORIGIN: &str = "vigil.example/log";
 
 pub fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/rfc3161")
+    vigil_testdata::vectors().join("rfc3161")
 }
 
 pub fn sha256_hex(b: &[u8]) -> String {
