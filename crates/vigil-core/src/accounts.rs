@@ -157,7 +157,7 @@ async fn new_account(
     password: &str,
 ) -> Result<User, CoreError> {
     let name_ok = !username.is_empty()
-        && username.len() <= 64
+        && username.len() <= MAX_USERNAME_BYTES
         && username
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
@@ -208,47 +208,262 @@ pub enum LoginError {
     /// Too many failures lately; try again later.
     #[error("too many failed sign-ins; try again in {} minutes", .0.as_secs().div_ceil(60))]
     TooManyAttempts(Duration),
+    /// Every password checker is busy and the queue is full; nothing was evaluated.
+    #[error("the server is busy checking other sign-ins; try again in a moment")]
+    Busy,
     /// The store failed.
     #[error(transparent)]
     Core(#[from] CoreError),
 }
 
-/// Failed sign-ins per key (a name, an address) in the current window.
+/// Longest user name (bytes), as [`add_user`] accepts; longer names cannot exist, and are
+/// cut to this length in the limiter's keys and the audit trail so they cannot grow either.
+pub const MAX_USERNAME_BYTES: usize = 64;
+
+/// Sign-in attempts per key (a name, an address) in the current window, and the threads that
+/// check passwords.
+///
+/// An attempt is charged *before* its password is checked, in the same lock as the check of
+/// the limit, so however many arrive at once no more than the limit are ever evaluated; it is
+/// refunded only when nothing was evaluated (checkers busy) and cleared for the name when it
+/// succeeds.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    checker: PasswordChecker,
 }
 
 impl LoginLimiter {
-    /// How long `key` must wait, if it is over `max` failures.
-    fn blocked(&self, key: &str, max: u32) -> Option<Duration> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, since) = map.get(key)?;
-        let left = FAILURE_WINDOW.checked_sub(since.elapsed())?;
-        (*count >= max).then_some(left)
+    /// A limiter whose passwords are checked by `checker`.
+    pub fn with_checker(checker: PasswordChecker) -> Self {
+        LoginLimiter {
+            failures: Mutex::default(),
+            checker,
+        }
     }
 
-    fn fail(&self, key: String) {
+    /// The password checker (for its counters).
+    pub fn checker(&self) -> &PasswordChecker {
+        &self.checker
+    }
+
+    /// Charges one attempt to both keys, or says how long to wait if either is at its limit
+    /// (then nothing is charged).
+    fn reserve(&self, name_key: &str, ip_key: &str) -> Result<(), Duration> {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let wait = |map: &HashMap<String, (u32, Instant)>, key: &str, max: u32| {
+            let (count, since) = map.get(key)?;
+            let left = FAILURE_WINDOW.checked_sub(since.elapsed())?;
+            (*count >= max).then_some(left)
+        };
+        if let Some(left) = wait(&map, name_key, MAX_FAILURES_PER_NAME)
+            .or_else(|| wait(&map, ip_key, MAX_FAILURES_PER_ADDRESS))
+        {
+            return Err(left);
+        }
         // Bounded: stale entries go first.
         if map.len() > 100_000 {
             map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
         }
-        let entry = map.entry(key).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
+        for key in [name_key, ip_key] {
+            let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= FAILURE_WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
         }
-        entry.0 += 1;
+        Ok(())
     }
 
-    fn clear(&self, key: &str) {
+    /// Takes back one charge from `key` (an attempt that was not a failure).
+    fn refund(map: &mut HashMap<String, (u32, Instant)>, key: &str) {
+        if let Some(entry) = map.get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 == 0 {
+                map.remove(key);
+            }
+        }
+    }
+
+    /// Nothing was evaluated: both charges are taken back.
+    fn nothing_evaluated(&self, name_key: &str, ip_key: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(key);
+        Self::refund(&mut map, name_key);
+        Self::refund(&mut map, ip_key);
+    }
+
+    /// The right password: the name starts afresh, and the address is not charged for it.
+    fn succeeded(&self, name_key: &str, ip_key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(name_key);
+        Self::refund(&mut map, ip_key);
     }
 }
 
-/// Signs in: checks the limiter, the password (in constant work whether or not the name
-/// exists), records the outcome in the audit trail, and creates a session.
+/// What a [`PasswordChecker`] has done, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckerCounts {
+    /// Passwords checked (argon2 runs).
+    pub checked: u64,
+    /// Attempts refused because every checker was busy and the queue full.
+    pub refused_busy: u64,
+    /// Most checks ever running at once.
+    pub peak_running: usize,
+}
+
+/// Checks passwords on a few dedicated threads, one argon2 at a time each, with a bounded
+/// queue: argon2id takes 19 MiB and tens of milliseconds per check, so concurrency × memory
+/// stays bounded whatever arrives (before, each attempt took a runtime thread of its own, and a
+/// flood took the server to gigabytes). A full queue answers at once ([`LoginError::Busy`])
+/// rather than piling up work. The threads start with the first check and end with the checker.
+#[derive(Debug)]
+pub struct PasswordChecker {
+    threads: usize,
+    queue: usize,
+    jobs: std::sync::OnceLock<Option<std::sync::mpsc::SyncSender<CheckJob>>>,
+    counts: std::sync::Arc<CheckerState>,
+}
+
+#[derive(Debug, Default)]
+struct CheckerState {
+    checked: std::sync::atomic::AtomicU64,
+    refused_busy: std::sync::atomic::AtomicU64,
+    running: std::sync::atomic::AtomicUsize,
+    peak_running: std::sync::atomic::AtomicUsize,
+    /// Jobs accepted and not yet finished (queued or running).
+    pending: std::sync::atomic::AtomicUsize,
+}
+
+struct CheckJob {
+    /// The account's PHC string, or `None` for an unknown name (checked against the decoy).
+    hash: Option<String>,
+    password: String,
+    reply: tokio::sync::oneshot::Sender<bool>,
+}
+
+impl std::fmt::Debug for CheckJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckJob")
+    }
+}
+
+impl Default for PasswordChecker {
+    /// One thread per core (at most 4: each holds 19 MiB while it works), and a queue of 8
+    /// per thread (a wait of a few hundred milliseconds at most).
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let threads = cores.clamp(1, 4);
+        PasswordChecker::new(threads, threads * 8)
+    }
+}
+
+impl PasswordChecker {
+    /// `threads` checks at once (at least 1), and at most `queue` more waiting.
+    pub fn new(threads: usize, queue: usize) -> Self {
+        PasswordChecker {
+            threads: threads.max(1),
+            queue,
+            jobs: std::sync::OnceLock::new(),
+            counts: Default::default(),
+        }
+    }
+
+    /// What it has done so far.
+    pub fn counts(&self) -> CheckerCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        CheckerCounts {
+            checked: self.counts.checked.load(Relaxed),
+            refused_busy: self.counts.refused_busy.load(Relaxed),
+            peak_running: self.counts.peak_running.load(Relaxed),
+        }
+    }
+
+    /// The queue, with its threads started on first use; `None` if no thread could start.
+    fn sender(&self) -> Option<&std::sync::mpsc::SyncSender<CheckJob>> {
+        self.jobs
+            .get_or_init(|| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<CheckJob>(self.queue);
+                let rx = std::sync::Arc::new(Mutex::new(rx));
+                let mut started = 0;
+                for n in 0..self.threads {
+                    let (rx, counts) = (rx.clone(), self.counts.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("vigil-password-{n}"))
+                        .spawn(move || check_passwords(&rx, &counts));
+                    match spawned {
+                        Ok(_) => started += 1,
+                        Err(e) => tracing::error!(error = %e, "cannot start a password checker"),
+                    }
+                }
+                (started > 0).then_some(tx)
+            })
+            .as_ref()
+    }
+
+    /// Whether `password` matches `hash` (`None`: an unknown name, checked against a decoy so
+    /// it takes as long); `None` when every checker is busy and the queue is full.
+    pub async fn check(&self, hash: Option<String>, password: &str) -> Option<bool> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = CheckJob {
+            hash,
+            password: password.to_owned(),
+            reply,
+        };
+        self.counts.pending.fetch_add(1, Relaxed);
+        let queued = self.sender().map(|tx| tx.try_send(job).is_ok());
+        if queued != Some(true) {
+            self.counts.pending.fetch_sub(1, Relaxed);
+            self.counts.refused_busy.fetch_add(1, Relaxed);
+            return None;
+        }
+        // A checker that died answers "no": never a sign-in by accident.
+        Some(answer.await.unwrap_or(false))
+    }
+}
+
+/// A checker thread: runs jobs until the checker is dropped. When the last pending job is
+/// done, memory freed by the burst is handed back to the system (glibc keeps it otherwise).
+fn check_passwords(rx: &Mutex<std::sync::mpsc::Receiver<CheckJob>>, state: &CheckerState) {
+    use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+    loop {
+        let job = {
+            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+            rx.recv()
+        };
+        let Ok(job) = job else { return };
+        // Whoever asked has gone (the client disconnected): the attempt is already charged.
+        if !job.reply.is_closed() {
+            let running = state.running.fetch_add(1, SeqCst) + 1;
+            state.peak_running.fetch_max(running, SeqCst);
+            let ok = std::panic::catch_unwind(|| match job.hash.as_deref() {
+                Some(hash) => verify_password(hash, &job.password),
+                None => verify_password(decoy_hash(), &job.password),
+            })
+            .unwrap_or(false);
+            state.checked.fetch_add(1, Relaxed);
+            state.running.fetch_sub(1, SeqCst);
+            let _ = job.reply.send(ok);
+        }
+        if state.pending.fetch_sub(1, SeqCst) == 1 {
+            release_freed_memory();
+        }
+    }
+}
+
+/// Returns the allocator's free pages to the system (glibc keeps what the argon2 buffers of a
+/// burst used in its arenas; other allocators do not need this).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Signs in: charges the attempt to the name and the address (refused if either is at its
+/// limit), checks the password on the [`PasswordChecker`] (in constant work whether or not
+/// the name exists), records the outcome in the audit trail, and creates a session.
 pub async fn login(
     catalog: &Catalog,
     limiter: &LoginLimiter,
@@ -257,12 +472,12 @@ pub async fn login(
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<Login, LoginError> {
+    // A longer name cannot exist: it is checked against the decoy, and kept short here.
+    let exists_maybe = username.len() <= MAX_USERNAME_BYTES;
+    let username = cut_to(username, MAX_USERNAME_BYTES);
     let name_key = format!("name:{}", username.to_lowercase());
     let ip_key = format!("ip:{}", ip.unwrap_or("-"));
-    if let Some(wait) = limiter
-        .blocked(&name_key, MAX_FAILURES_PER_NAME)
-        .or_else(|| limiter.blocked(&ip_key, MAX_FAILURES_PER_ADDRESS))
-    {
+    if let Err(wait) = limiter.reserve(&name_key, &ip_key) {
         audit(
             catalog,
             None,
@@ -274,20 +489,39 @@ pub async fn login(
         .await?;
         return Err(LoginError::TooManyAttempts(wait));
     }
-    let found = catalog
-        .user_for_login(username)
-        .await
-        .map_err(CoreError::from)?;
-    let (hash, user) = match &found {
-        Some((u, h)) => (h.as_str(), Some(u)),
-        None => (decoy_hash(), None),
+    let looked_up = if exists_maybe {
+        catalog.user_for_login(username).await
+    } else {
+        Ok(None)
     };
-    let password_ok = tokio::task::block_in_place(|| verify_password(hash, password));
+    let found = match looked_up {
+        Ok(found) => found,
+        Err(e) => {
+            limiter.nothing_evaluated(&name_key, &ip_key);
+            return Err(CoreError::from(e).into());
+        }
+    };
+    let (hash, user) = match found {
+        Some((u, h)) => (Some(h), Some(u)),
+        None => (None, None),
+    };
+    let Some(password_ok) = limiter.checker.check(hash, password).await else {
+        limiter.nothing_evaluated(&name_key, &ip_key);
+        audit(
+            catalog,
+            None,
+            "login-refused",
+            &format!("user:{username}"),
+            serde_json::json!({ "reason": "busy" }),
+            ip,
+        )
+        .await?;
+        return Err(LoginError::Busy);
+    };
     let user = match user {
-        Some(u) if password_ok && !u.disabled => u.clone(),
+        Some(u) if password_ok && !u.disabled => u,
         _ => {
-            limiter.fail(name_key);
-            limiter.fail(ip_key);
+            // The charge stays: it was a failure.
             audit(
                 catalog,
                 None,
@@ -300,7 +534,7 @@ pub async fn login(
             return Err(LoginError::Invalid);
         }
     };
-    limiter.clear(&name_key);
+    limiter.succeeded(&name_key, &ip_key);
     let token = random_token()?;
     let csrf_token = random_token()?;
     let now = time::OffsetDateTime::now_utc();
@@ -336,6 +570,15 @@ pub async fn login(
         csrf_token,
         user,
     })
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut_to(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// The live session a cookie's token names.
@@ -751,6 +994,106 @@ mod tests {
         assert_eq!(actions.iter().filter(|a| *a == "login-failed").count(), 6);
         assert!(actions.contains(&"login-refused".to_string()));
         assert!(cat.verify_audit_chain().await.expect("chain").1.is_empty());
+    }
+
+    /// However many checks are asked for at once, no more than the checker's threads run, and
+    /// past its queue the rest are refused at once instead of waiting.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn password_checks_run_a_bounded_number_at_a_time() {
+        let hash = hash_password("correct horse battery").expect("hash");
+        let checker = std::sync::Arc::new(PasswordChecker::new(2, 3));
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let (checker, hash) = (checker.clone(), hash.clone());
+                tokio::spawn(
+                    async move { checker.check(Some(hash), "correct horse battery").await },
+                )
+            })
+            .collect();
+        let (mut answered, mut busy) = (0, 0);
+        for task in tasks {
+            match task.await.expect("task") {
+                Some(ok) => {
+                    assert!(ok, "the right password");
+                    answered += 1;
+                }
+                None => busy += 1,
+            }
+        }
+        let counts = checker.counts();
+        assert!((1..=2).contains(&counts.peak_running), "{counts:?}");
+        assert_eq!((counts.checked, counts.refused_busy), (answered, busy));
+        // 2 running + 3 queued, and a few more as the first finish: the rest refused at once.
+        assert!(busy >= 12, "{counts:?}");
+        // Once the burst is over, checks are answered again; a wrong password is no.
+        assert_eq!(
+            checker.check(Some(hash.clone()), "wrong").await,
+            Some(false)
+        );
+        assert_eq!(checker.check(None, "anything").await, Some(false));
+    }
+
+    /// Forty attempts at once on one name (each from its own address, so only the name's
+    /// limit applies): no more than the limit are evaluated, and the right password, sent while
+    /// those are being checked, is refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_limit_holds_under_concurrency() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cat = Catalog::open_sqlite(&dir.path().join("c.sqlite"), true)
+            .await
+            .expect("open");
+        add_user(&cat, "anna", "", Role::Viewer, "long enough pass", "cli:t")
+            .await
+            .expect("add");
+        let limiter = std::sync::Arc::new(LoginLimiter::default());
+        let attempt = |password: &'static str, n: u32| {
+            let (cat, limiter) = (cat.clone(), limiter.clone());
+            tokio::spawn(async move {
+                let ip = format!("192.0.2.{n}");
+                login(&cat, &limiter, "anna", password, Some(&ip), None).await
+            })
+        };
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        for n in 0..39 {
+            let (task, done) = (attempt("wrong password!", n), done.clone());
+            tokio::spawn(async move {
+                let _ = done.send(task.await.expect("task"));
+            });
+        }
+        drop(done);
+        // The right password goes in once a refusal shows the limit is reached (with all 39
+        // answered, if none is ever refused).
+        let mut outcomes = Vec::new();
+        while let Some(outcome) = finished.recv().await {
+            let refused = matches!(outcome, Err(LoginError::TooManyAttempts(_)));
+            outcomes.push(outcome);
+            if refused {
+                break;
+            }
+        }
+        let right = attempt("long enough pass", 99);
+        while let Some(outcome) = finished.recv().await {
+            outcomes.push(outcome);
+        }
+        let right = right.await.expect("task");
+        assert!(
+            matches!(right, Err(LoginError::TooManyAttempts(_))),
+            "the right password was evaluated past the limit: {:?}",
+            right.map(|l| l.user.username)
+        );
+        let invalid = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(LoginError::Invalid)))
+            .count();
+        assert_eq!(invalid, MAX_FAILURES_PER_NAME as usize, "evaluated");
+        let failed = cat
+            .audit_events(0, 200, None)
+            .await
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.event.action == "login-failed")
+            .count();
+        assert_eq!(failed, MAX_FAILURES_PER_NAME as usize);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -106,12 +106,18 @@ fn jpeg(image: &RgbImage) -> Result<Vec<u8>, image::ImageError> {
 pub fn image_thumbnail(image: &DecodedImage, max_side: u32) -> Result<Vec<u8>, MediaError> {
     let shown = image.displayed();
     let shown = shown.as_ref().unwrap_or(image);
-    let rgb = RgbImage::from_raw(shown.width, shown.height, shown.rgb.clone())
-        .ok_or_else(|| MediaError::Corrupt("pixel buffer does not match its size".into()))?;
+    let mismatch = || MediaError::Corrupt("pixel buffer does not match its size".into());
     let (w, h) = fit(shown.width, shown.height, max_side);
     let small = if (w, h) == (shown.width, shown.height) {
-        rgb
+        RgbImage::from_raw(w, h, shown.rgb.clone()).ok_or_else(mismatch)?
     } else {
+        // A view of the pixels, not a copy: a large picture is held once (twice when turned).
+        let rgb = image::ImageBuffer::<image::Rgb<u8>, &[u8]>::from_raw(
+            shown.width,
+            shown.height,
+            &shown.rgb[..],
+        )
+        .ok_or_else(mismatch)?;
         image::imageops::thumbnail(&rgb, w, h)
     };
     jpeg(&small).map_err(|e| MediaError::Corrupt(format!("cannot encode the thumbnail: {e}")))
@@ -421,10 +427,12 @@ fn draw_text(image: &mut RgbImage, x: u32, y: u32, text: &str) {
 mod tests {
     use super::*;
 
-    const VIDEOS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/threatexchange/tmk/sample-videos/"
-    );
+    fn videos() -> String {
+        format!(
+            "{}/threatexchange/tmk/sample-videos/",
+            vigil_testdata::vectors().display()
+        )
+    }
 
     fn decode(jpeg: &[u8]) -> RgbImage {
         image::load_from_memory(jpeg).expect("jpeg").to_rgb8()
@@ -433,7 +441,7 @@ mod tests {
     #[test]
     fn sample_clip_preview() {
         let p = video_preview(
-            &Path::new(VIDEOS).join("chair-19-sd-bar.mp4"),
+            &Path::new(&videos()).join("chair-19-sd-bar.mp4"),
             &PreviewOptions::default(),
         )
         .expect("preview");

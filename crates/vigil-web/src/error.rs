@@ -11,7 +11,7 @@ pub struct WebError {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable code: `sign-in-required`, `forbidden`, `not-found`, `csrf`, `bad-request`,
-    /// `too-many-attempts`, `internal`.
+    /// `too-large`, `too-many-attempts`, `internal`.
     pub code: &'static str,
     /// For a person.
     pub message: String,
@@ -72,6 +72,11 @@ impl WebError {
     /// Malformed input.
     pub fn bad_request(message: impl Into<String>, api: bool) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad-request", message, api)
+    }
+
+    /// A field or part longer than its bound (413, naming what was too long).
+    pub fn too_large(message: impl Into<String>, api: bool) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", message, api)
     }
 
     /// Sign-in refused for now.

@@ -41,6 +41,9 @@ use vigil_core::accounts::LoginLimiter;
 use vigil_store::{BlobStore, Catalog};
 
 pub use error::WebError;
+pub use upload::{
+    BEFORE_TOKEN, MAX_COLLECTION_FIELD, MAX_CSRF_FIELD, MAX_NOTE, MAX_UPLOAD, PART_HEADERS,
+};
 
 /// What every request handler shares.
 pub struct AppState {

@@ -147,6 +147,18 @@ pub async fn login(
             *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             Ok(r)
         }
+        Err(e @ LoginError::Busy) => {
+            // Nothing was evaluated: the attempt is not counted; the browser may try again.
+            let mut r = login_page(
+                Some(e.to_string()),
+                form.username.trim(),
+                state.secure_cookies,
+            )?;
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Ok(r)
+        }
         Err(LoginError::Core(e)) => Err(WebError::internal(e, false)),
     }
 }

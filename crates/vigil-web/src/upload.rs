@@ -81,40 +81,212 @@ pub async fn form(State(state): State<Arc<AppState>>, who: SignedIn) -> Result<R
     .map_err(|e| WebError::internal(e, false))
 }
 
-/// `POST /captures/upload` (multipart: `csrf` first, then `note` and any number of `file`).
+/// How much of an upload's body may be read before its CSRF token is checked: the form sends
+/// the token first, so this holds the boundary, the first part's headers and the token.
+pub const BEFORE_TOKEN: u64 = 16 << 10;
+/// Most bytes of one part's headers (and the boundary before them).
+pub const PART_HEADERS: u64 = 16 << 10;
+/// Longest `csrf` field (a token is 43 characters).
+pub const MAX_CSRF_FIELD: usize = 256;
+/// Longest `collection` field (a collection's id).
+pub const MAX_COLLECTION_FIELD: usize = 32;
+/// Longest `note` (where the files came from, who sent them).
+pub const MAX_NOTE: usize = 64 << 10;
+
+/// What the upload handler is reading, for the error when a bound is reached.
+#[derive(Clone, Copy)]
+enum Reading {
+    /// Anything before the token was checked.
+    BeforeToken,
+    /// A part's headers.
+    Headers,
+    /// A text field and its limit.
+    Text(&'static str, usize),
+    /// A file (bounded only by [`MAX_UPLOAD`]).
+    File,
+}
+
+/// How far the handler lets the body be read: a request body is pulled from the connection
+/// only up to `allowed` bytes (plus the one chunk that crosses it), whatever the multipart
+/// parser would like to buffer, so a forged or oversized field costs at most the bound.
+#[derive(Default)]
+struct Gate {
+    pulled: std::sync::atomic::AtomicU64,
+    allowed: std::sync::atomic::AtomicU64,
+    /// Set when the body was asked for more than `allowed`.
+    blocked: std::sync::atomic::AtomicBool,
+}
+
+impl Gate {
+    /// Lets `more` bytes past what was pulled so far be read (`u64::MAX`: no bound).
+    fn allow(&self, more: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let pulled = self.pulled.load(SeqCst);
+        self.allowed.store(pulled.saturating_add(more), SeqCst);
+        self.blocked.store(false, SeqCst);
+    }
+}
+
+/// The request body, read only as far as its [`Gate`] allows.
+struct GatedBody {
+    inner: axum::body::BodyDataStream,
+    gate: Arc<Gate>,
+}
+
+impl futures_util::Stream for GatedBody {
+    type Item = Result<axum::body::Bytes, axum::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let gate = self.gate.clone();
+        if gate.pulled.load(SeqCst) >= gate.allowed.load(SeqCst) {
+            // Not an error: the parser asks for more than it needs; it fails only if it
+            // cannot go on without it (see `bounded`).
+            gate.blocked.store(true, SeqCst);
+            return std::task::Poll::Pending;
+        }
+        let next = futures_util::StreamExt::poll_next_unpin(&mut self.inner, cx);
+        if let std::task::Poll::Ready(Some(Ok(chunk))) = &next {
+            gate.pulled.fetch_add(chunk.len() as u64, SeqCst);
+        }
+        next
+    }
+}
+
+/// Runs one step of the multipart parser; `None` when it cannot finish without reading past
+/// the gate's bound.
+async fn bounded<T>(gate: &Gate, step: impl std::future::Future<Output = T>) -> Option<T> {
+    let mut step = std::pin::pin!(step);
+    std::future::poll_fn(|cx| match step.as_mut().poll(cx) {
+        std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
+        std::task::Poll::Pending if gate.blocked.load(std::sync::atomic::Ordering::SeqCst) => {
+            std::task::Poll::Ready(None)
+        }
+        std::task::Poll::Pending => std::task::Poll::Pending,
+    })
+    .await
+}
+
+/// The refusal for a bound reached while `reading`.
+fn past_bound(reading: Reading) -> WebError {
+    match reading {
+        Reading::BeforeToken => WebError::csrf(false),
+        Reading::Headers => WebError::too_large(
+            format!("a part's headers are longer than {PART_HEADERS} bytes"),
+            false,
+        ),
+        Reading::Text(name, max) => text_too_long(name, max),
+        Reading::File => WebError::bad_request("the upload was cut short", false),
+    }
+}
+
+fn text_too_long(name: &str, max: usize) -> WebError {
+    WebError::too_large(
+        format!("the {name} field is longer than {max} bytes"),
+        false,
+    )
+}
+
+/// A text field read whole, if it has at most `max` bytes.
+async fn read_text(
+    gate: &Gate,
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &'static str,
+    max: usize,
+) -> Result<String, WebError> {
+    let reading = Reading::Text(name, max);
+    gate.allow(max as u64 + PART_HEADERS);
+    let mut text = Vec::new();
+    loop {
+        let chunk = bounded(gate, field.chunk())
+            .await
+            .ok_or_else(|| past_bound(reading))?
+            .map_err(malformed)?;
+        let Some(chunk) = chunk else { break };
+        if text.len() + chunk.len() > max {
+            return Err(text_too_long(name, max));
+        }
+        text.extend_from_slice(&chunk);
+    }
+    String::from_utf8(text)
+        .map_err(|_| WebError::bad_request(format!("the {name} field is not UTF-8"), false))
+}
+
+fn malformed(e: axum::extract::multipart::MultipartError) -> WebError {
+    WebError::bad_request(format!("the upload was cut short or malformed: {e}"), false)
+}
+
+/// `POST /captures/upload` (multipart: `csrf` first — or the token in `X-CSRF-Token` — then
+/// `collection`, `note` and any number of `file`).
+///
+/// The session and role are checked before the body is touched, and the token before more
+/// than [`BEFORE_TOKEN`] bytes of it are read; text fields are bounded, files streamed.
 pub async fn upload(
     State(state): State<Arc<AppState>>,
     who: SignedIn,
-    mut multipart: Multipart,
+    request: axum::extract::Request,
 ) -> Result<Response, WebError> {
+    use axum::extract::FromRequest;
     who.require(Role::Investigator)?;
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        WebError::bad_request(format!("the upload was cut short or malformed: {e}"), false)
-    };
+    let (parts, body) = request.into_parts();
+    let header_token = parts
+        .headers
+        .get(crate::auth::CSRF_HEADER)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
     let mut csrf_ok = false;
+    if let Some(token) = &header_token {
+        who.check_csrf(Some(token))?;
+        csrf_ok = true;
+    }
+    let gate = Arc::new(Gate::default());
+    gate.allow(if csrf_ok { PART_HEADERS } else { BEFORE_TOKEN });
+    let body = axum::body::Body::from_stream(GatedBody {
+        inner: body.into_data_stream(),
+        gate: gate.clone(),
+    });
+    let mut multipart =
+        Multipart::from_request(axum::extract::Request::from_parts(parts, body), &state)
+            .await
+            .map_err(|e| WebError::bad_request(e.body_text(), false))?;
     let mut note = None;
     let mut collection = None;
     let mut uploads = Vec::new();
-    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
-        match field.name().unwrap_or_default() {
+    loop {
+        let reading = if csrf_ok {
+            gate.allow(PART_HEADERS);
+            Reading::Headers
+        } else {
+            Reading::BeforeToken
+        };
+        let next = bounded(&gate, multipart.next_field())
+            .await
+            .ok_or_else(|| past_bound(reading))?
+            .map_err(malformed)?;
+        let Some(mut field) = next else { break };
+        let name = field.name().unwrap_or_default().to_owned();
+        // Without the header, the token must be the first part: nothing else is read first.
+        if !csrf_ok && name != "csrf" {
+            return Err(WebError::csrf(false));
+        }
+        match name.as_str() {
             "csrf" => {
-                let token = field.text().await.map_err(bad)?;
+                let token = read_text(&gate, &mut field, "csrf", MAX_CSRF_FIELD).await?;
                 who.check_csrf(Some(&token))?;
                 csrf_ok = true;
             }
             "note" => {
-                let text = field.text().await.map_err(bad)?;
+                let text = read_text(&gate, &mut field, "note", MAX_NOTE).await?;
                 note = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
             }
             "collection" => {
-                let text = field.text().await.map_err(bad)?;
+                let text = read_text(&gate, &mut field, "collection", MAX_COLLECTION_FIELD).await?;
                 collection = Some(chosen_collection(&state, who.user(), Some(&text)).await?);
             }
             "file" => {
-                // The token must come before any byte is stored.
-                if !csrf_ok {
-                    return Err(WebError::csrf(false));
-                }
+                gate.allow(u64::MAX);
                 let file_name = field
                     .file_name()
                     .map(|n| n.chars().take(255).collect::<String>());
@@ -123,7 +295,11 @@ pub async fn upload(
                     .blobs
                     .stage()
                     .map_err(|e| WebError::internal(e, false))?;
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                while let Some(chunk) = bounded(&gate, field.chunk())
+                    .await
+                    .ok_or_else(|| past_bound(Reading::File))?
+                    .map_err(malformed)?
+                {
                     tokio::task::block_in_place(|| staged.write_all(&chunk))
                         .map_err(|e| WebError::internal(e, false))?;
                 }
@@ -138,7 +314,13 @@ pub async fn upload(
                     content_type,
                 });
             }
-            _ => {}
+            other => {
+                let shown: String = other.chars().take(64).collect();
+                return Err(WebError::bad_request(
+                    format!("the upload form has no field {shown:?}"),
+                    false,
+                ));
+            }
         }
     }
     if !csrf_ok {
