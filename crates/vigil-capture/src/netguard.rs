@@ -174,16 +174,47 @@ pub struct NetPolicy {
     pub allow_private: bool,
     /// Host name → addresses, used instead of DNS (like curl's `--resolve`).
     pub resolve_overrides: HashMap<String, Vec<IpAddr>>,
-    /// Addresses to treat as public. Test hook only: lets a loopback test server play the
-    /// part of a public host (set with `VIGIL_TEST_TREAT_AS_PUBLIC`).
+    /// Addresses to treat as public: the test hook that lets a loopback test server play the
+    /// part of a public host (set from [`TEST_HOOK_VAR`] by [`NetPolicy::with_test_hook`]).
+    /// Debug builds only, which the end-to-end tests run: a release build has no such
+    /// field, so nothing there (environment, configuration or code) can widen the guard
+    /// this way.
+    #[cfg(debug_assertions)]
     pub treat_as_public: Vec<IpAddr>,
 }
 
+/// The environment variable of the test hook: comma-separated addresses to treat as public.
+/// Read by debug builds only.
+pub const TEST_HOOK_VAR: &str = "VIGIL_TEST_TREAT_AS_PUBLIC";
+
 impl NetPolicy {
+    /// Adds the addresses of the test hook ([`TEST_HOOK_VAR`]). In a release build this
+    /// changes nothing: the variable is ignored, with a warning when it is set.
+    #[cfg_attr(not(debug_assertions), allow(unused_mut))]
+    pub fn with_test_hook(mut self) -> Result<Self, String> {
+        let value = std::env::var(TEST_HOOK_VAR).ok();
+        let _addresses = test_hook_addresses(value.as_deref())?;
+        #[cfg(debug_assertions)]
+        self.treat_as_public.extend(_addresses);
+        Ok(self)
+    }
+
+    /// Whether the test hook makes `ip` public.
+    #[cfg(debug_assertions)]
+    fn treated_as_public(&self, ip: IpAddr) -> bool {
+        self.treat_as_public.contains(&ip)
+    }
+
+    /// Never: a release build has no test hook.
+    #[cfg(not(debug_assertions))]
+    fn treated_as_public(&self, _ip: IpAddr) -> bool {
+        false
+    }
+
     /// Checks one resolved address for a host.
     pub fn check(&self, host: &str, ip: IpAddr) -> Result<(), Refusal> {
         let class = classify(ip);
-        if self.allow_private || class.is_public() || self.treat_as_public.contains(&ip) {
+        if self.allow_private || class.is_public() || self.treated_as_public(ip) {
             Ok(())
         } else {
             Err(Refusal {
@@ -234,6 +265,25 @@ impl NetPolicy {
         }
         Ok(addrs)
     }
+}
+
+/// The addresses the test hook's variable lists; none in a release build, whatever it says.
+fn test_hook_addresses(value: Option<&str>) -> Result<Vec<IpAddr>, String> {
+    let Some(list) = value else {
+        return Ok(Vec::new());
+    };
+    if !cfg!(debug_assertions) {
+        tracing::warn!("{TEST_HOOK_VAR} is ignored: the test hook exists in debug builds only");
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|_| format!("{TEST_HOOK_VAR}: {item:?} is not an IP address"))
+        })
+        .collect()
 }
 
 /// A `reqwest` resolver that applies a [`NetPolicy`] to every lookup.
@@ -321,6 +371,34 @@ mod tests {
         for (addr, want) in table {
             assert_eq!(class(addr), want, "{addr}");
         }
+    }
+
+    /// The test hook is compiled into debug builds only: under `cargo test --release` this
+    /// checks that a release build ignores the variable (before, it widened the guard there
+    /// too); `NetPolicy::treat_as_public` does not even exist there.
+    #[test]
+    fn the_test_hook_exists_in_debug_builds_only() {
+        let listed = test_hook_addresses(Some(" 127.0.0.2, ,::1")).expect("parses");
+        if cfg!(debug_assertions) {
+            let want: Vec<IpAddr> =
+                vec!["127.0.0.2".parse().expect("ip"), "::1".parse().expect("ip")];
+            assert_eq!(listed, want);
+            assert!(test_hook_addresses(Some("nope")).is_err());
+        } else {
+            assert!(listed.is_empty(), "a release build must ignore the hook");
+        }
+        assert!(test_hook_addresses(None).expect("none").is_empty());
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    fn the_test_hook_lets_a_listed_address_pass() {
+        let ip: IpAddr = "127.0.0.2".parse().expect("ip");
+        let mut p = NetPolicy::default();
+        assert!(p.check("h", ip).is_err());
+        p.treat_as_public.push(ip);
+        assert!(p.check("h", ip).is_ok());
+        assert!(p.check("h", "127.0.0.1".parse().expect("ip")).is_err());
     }
 
     #[test]

@@ -764,7 +764,8 @@ fn net_policy(args: &CaptureArgs) -> Result<NetPolicy> {
     policy_of(args.allow_private, &args.resolve)
 }
 
-/// The network policy for untrusted URLs: the guard, its overrides and the test hook.
+/// The network policy for untrusted URLs: the guard, its overrides and (in debug builds)
+/// the test hook.
 fn policy_of(allow_private: bool, resolve: &[String]) -> Result<NetPolicy> {
     let mut policy = NetPolicy {
         allow_private,
@@ -784,17 +785,8 @@ fn policy_of(allow_private: bool, resolve: &[String]) -> Result<NetPolicy> {
             .or_default()
             .push(ip);
     }
-    // Test hook: lets a loopback server play a public host in end-to-end SSRF tests.
-    if let Ok(list) = std::env::var("VIGIL_TEST_TREAT_AS_PUBLIC") {
-        for item in list.split(',').filter(|s| !s.trim().is_empty()) {
-            policy.treat_as_public.push(
-                item.trim()
-                    .parse()
-                    .with_context(|| format!("VIGIL_TEST_TREAT_AS_PUBLIC: {item:?}"))?,
-            );
-        }
-    }
-    Ok(policy)
+    // Test hook (debug builds only): lets a loopback server play a public host in e2e tests.
+    policy.with_test_hook().map_err(anyhow::Error::msg)
 }
 
 async fn capture_cmd(dir: &std::path::Path, args: CaptureArgs, json: bool) -> Result<ExitCode> {
