@@ -199,6 +199,23 @@ impl NetPolicy {
         Ok(self)
     }
 
+    /// How this policy is wider than the default guard, for the capture record: `None` when
+    /// it is the default, else `{"allow_private": true}` (the operator's `--allow-private`)
+    /// and, in debug builds, the test hook's addresses. A reader of a record must be able to
+    /// tell that the guard was relaxed when it was made.
+    pub fn relaxations(&self) -> Option<serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        if self.allow_private {
+            out.insert("allow_private".into(), true.into());
+        }
+        #[cfg(debug_assertions)]
+        if !self.treat_as_public.is_empty() {
+            let listed: Vec<String> = self.treat_as_public.iter().map(IpAddr::to_string).collect();
+            out.insert("test_treat_as_public".into(), listed.into());
+        }
+        (!out.is_empty()).then_some(serde_json::Value::Object(out))
+    }
+
     /// Whether the test hook makes `ip` public.
     #[cfg(debug_assertions)]
     fn treated_as_public(&self, ip: IpAddr) -> bool {
@@ -390,6 +407,19 @@ mod tests {
         assert!(test_hook_addresses(None).expect("none").is_empty());
     }
 
+    #[test]
+    fn relaxations_are_reported_for_the_record() {
+        assert_eq!(NetPolicy::default().relaxations(), None);
+        let open = NetPolicy {
+            allow_private: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            open.relaxations(),
+            Some(serde_json::json!({ "allow_private": true }))
+        );
+    }
+
     #[cfg(debug_assertions)]
     #[test]
     fn the_test_hook_lets_a_listed_address_pass() {
@@ -398,6 +428,10 @@ mod tests {
         assert!(p.check("h", ip).is_err());
         p.treat_as_public.push(ip);
         assert!(p.check("h", ip).is_ok());
+        assert_eq!(
+            p.relaxations(),
+            Some(serde_json::json!({ "test_treat_as_public": ["127.0.0.2"] }))
+        );
         assert!(p.check("h", "127.0.0.1".parse().expect("ip")).is_err());
     }
 

@@ -227,6 +227,11 @@ pub fn print_capture(c: &StoredCapture) {
             );
         }
     }
+    if d.pointer("/network_guard/allow_private") == Some(&serde_json::Value::Bool(true)) {
+        println!(
+            "  guard         relaxed (--allow-private): private, loopback and link-local addresses were allowed"
+        );
+    }
     if let Some(hops) = d
         .get("hops")
         .and_then(|h| h.as_array())

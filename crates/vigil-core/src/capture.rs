@@ -919,6 +919,10 @@ async fn capture_url(
         "requested_url": source.source,
         "user_agent": settings.http.user_agent,
     });
+    if let Some(relaxed) = settings.http.policy.relaxations() {
+        // The SSRF guard was relaxed (`--allow-private`): the record says so.
+        details["network_guard"] = relaxed;
+    }
     if let Some(watch) = &source.watch {
         details["watch"] = watch.clone();
     }

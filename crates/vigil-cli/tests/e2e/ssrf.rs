@@ -70,6 +70,58 @@ fn private_targets_are_refused_without_allow_private() {
 }
 
 #[test]
+fn allow_private_is_recorded_in_the_logged_capture() {
+    let server = TestServer::start("127.0.0.1");
+    let s = TestStore::new();
+    let (out, lines) = s.vigil_json(&["capture", "--allow-private", &server.url("/page.html")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = events(&lines, "committed")[0]["id"].as_i64().expect("id");
+    let (_, shown) = s.vigil_json(&["show", &id.to_string()]);
+    assert_eq!(
+        shown[0]["details"]["network_guard"],
+        serde_json::json!({ "allow_private": true }),
+        "{}",
+        shown[0]
+    );
+    // In the logged record itself: the receipt carries the leaf.
+    let receipt = s.dir.path().join("r.tlog-proof");
+    let r = s.vigil(&[
+        "receipt",
+        &id.to_string(),
+        "-o",
+        receipt.to_str().expect("utf-8"),
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let receipt = text(&std::fs::read(&receipt).expect("receipt"));
+    let extra = receipt
+        .lines()
+        .find_map(|l| l.strip_prefix("extra "))
+        .expect("the leaf in the receipt");
+    use base64::Engine as _;
+    let leaf = base64::engine::general_purpose::STANDARD
+        .decode(extra)
+        .map(|b| text(&b))
+        .expect("base64");
+    assert!(
+        leaf.contains(r#""network_guard":{"allow_private":true}"#),
+        "{leaf}"
+    );
+    let plain = text(&s.vigil(&["show", &id.to_string()]).stdout);
+    assert!(plain.contains("relaxed (--allow-private)"), "{plain}");
+
+    // Without it (127.0.0.2 playing a public host), nothing is claimed relaxed but the test
+    // hook, which debug builds record too.
+    let public = TestServer::start("127.0.0.2");
+    let (mut cmd, url) = s.capture_from_public_host(&public, "/page.html");
+    let out = cmd.arg(&url).output().expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_, shown) = s.vigil_json(&["show", &(id + 1).to_string()]);
+    let guard = &shown[0]["details"]["network_guard"];
+    assert!(guard.get("allow_private").is_none(), "{guard}");
+    assert_eq!(guard["test_treat_as_public"][0], "127.0.0.2", "{guard}");
+}
+
+#[test]
 fn a_public_host_that_redirects_to_loopback_is_refused_at_the_redirect() {
     // 127.0.0.2 plays a public host (test hook); its redirect points at 127.0.0.1.
     let public = TestServer::start("127.0.0.2");
