@@ -5,6 +5,7 @@
 //! broken or looping links and special files (FIFOs, devices, sockets, which could block
 //! forever) are reported, never silently dropped.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -19,8 +20,12 @@ pub enum WalkEntry {
     File {
         /// Path to open.
         path: PathBuf,
-        /// Path relative to the folder given (the file name for a single file).
+        /// Path relative to the folder given (the file name for a single file), as text: a
+        /// name that is not UTF-8 has U+FFFD for each bad byte here, and its bytes in
+        /// `relative_hex`.
         relative: String,
+        /// The original bytes of `relative`, hex, when they are not UTF-8 ([`bytes_hex`]).
+        relative_hex: Option<String>,
         /// Where the symlink pointed, when the entry was one.
         symlink_target: Option<PathBuf>,
     },
@@ -60,10 +65,7 @@ pub fn expand(source: &Path) -> Vec<WalkEntry> {
         }
     };
     if !meta.is_dir() {
-        let name = source
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| source.to_string_lossy().into_owned());
+        let name = source.file_name().unwrap_or(source.as_os_str());
         return vec![file_entry(source, name)];
     }
     let mut out = Vec::new();
@@ -75,13 +77,8 @@ pub fn expand(source: &Path) -> Vec<WalkEntry> {
         match entry {
             Ok(e) if e.file_type().is_dir() => {}
             Ok(e) => {
-                let relative = e
-                    .path()
-                    .strip_prefix(source)
-                    .unwrap_or(e.path())
-                    .to_string_lossy()
-                    .into_owned();
-                out.push(file_entry(e.path(), relative));
+                let relative = e.path().strip_prefix(source).unwrap_or(e.path());
+                out.push(file_entry(e.path(), relative.as_os_str()));
             }
             Err(err) => out.push(WalkEntry::Failed {
                 path: err.path().map(Path::to_path_buf).unwrap_or_default(),
@@ -93,7 +90,23 @@ pub fn expand(source: &Path) -> Vec<WalkEntry> {
     out
 }
 
-fn file_entry(path: &Path, relative: String) -> WalkEntry {
+/// The bytes of a name, hex, when they are not UTF-8: what the record keeps beside the
+/// lossy text (`…_hex`), so a name that only Linux allows keeps every byte. `None` for
+/// UTF-8 names (the text is exact) and on systems whose names are not bytes.
+pub fn bytes_hex(name: &OsStr) -> Option<String> {
+    if name.to_str().is_some() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Some(name.as_bytes().iter().map(|b| format!("{b:02x}")).collect())
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+fn file_entry(path: &Path, relative: &OsStr) -> WalkEntry {
     let link = std::fs::symlink_metadata(path)
         .map(|m| m.file_type().is_symlink())
         .unwrap_or(false);
@@ -105,7 +118,8 @@ fn file_entry(path: &Path, relative: String) -> WalkEntry {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => WalkEntry::File {
             path: path.to_path_buf(),
-            relative,
+            relative: relative.to_string_lossy().into_owned(),
+            relative_hex: bytes_hex(relative),
             symlink_target,
         },
         Ok(m) if m.is_dir() => WalkEntry::Skipped {
@@ -162,8 +176,11 @@ fn describe_type(m: &std::fs::Metadata) -> &'static str {
 /// Facts about a file at capture time, recorded with the capture.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileFacts {
-    /// Absolute path read.
+    /// Absolute path read, as text (U+FFFD for each byte that is not UTF-8).
     pub path: String,
+    /// The path's original bytes, hex, when they are not UTF-8 ([`bytes_hex`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
     /// Size when opened.
     pub size: u64,
     /// Last modification time reported by the file system (RFC 3339), if any.
@@ -203,11 +220,10 @@ pub fn copy_into(
     let changed = after.len() != before.len()
         || after.modified().ok() != before.modified().ok()
         || finished.size != before.len();
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let facts = FileFacts {
-        path: std::path::absolute(path)
-            .unwrap_or_else(|_| path.to_path_buf())
-            .to_string_lossy()
-            .into_owned(),
+        path: absolute.to_string_lossy().into_owned(),
+        path_hex: bytes_hex(absolute.as_os_str()),
         size: finished.size,
         modified: before.modified().ok().map(system_time_rfc3339),
         mode: unix_mode(&before),
@@ -269,6 +285,41 @@ mod tests {
             ));
             assert!(entries.iter().any(|e| matches!(e, WalkEntry::Failed { code: "broken-symlink", path, .. } if path.ends_with("loop"))));
         }
+    }
+
+    /// Linux names are bytes: one that is not UTF-8 keeps them, hex, beside its lossy text.
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8_keep_their_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let name = OsStr::from_bytes(b"a\x1bb\xff.txt");
+        std::fs::write(dir.path().join(name), b"x").expect("write");
+        std::fs::write(dir.path().join("plain.txt"), b"y").expect("write");
+        let entries = expand(dir.path());
+        let got: Vec<_> = entries
+            .iter()
+            .filter_map(|e| match e {
+                WalkEntry::File {
+                    relative,
+                    relative_hex,
+                    ..
+                } => Some((relative.as_str(), relative_hex.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a\u{1b}b\u{fffd}.txt", Some("611b62ff2e747874")),
+                ("plain.txt", None)
+            ]
+        );
+        let blobs = BlobStore::open(&dir.path().join("blobs")).expect("blobs");
+        let (_, facts) = copy_into(&dir.path().join(name), &blobs, &mut |_| {}).expect("copy");
+        let hex = facts.path_hex.expect("bytes kept");
+        assert!(hex.ends_with("611b62ff2e747874"), "{hex}");
+        assert!(facts.path.ends_with("a\u{1b}b\u{fffd}.txt"));
     }
 
     #[test]

@@ -607,7 +607,8 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("vigil: error: {e:#}");
+            // Errors name files and sources: escaped like every other name shown.
+            eprintln!("vigil: error: {}", output::shown(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -1,5 +1,6 @@
 //! What `vigil` prints: text for people, JSON for programs, progress bars on a terminal.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -9,6 +10,84 @@ use vigil_core::capture::{CaptureObserver, CaptureSummary};
 use vigil_core::log::{CheckedConsistency, CheckedReceipt};
 use vigil_core::verify::{VerifyObserver, VerifyReport};
 use vigil_store::{CaptureStatus, ItemRecord, StoredCapture};
+
+/// Text from records, files and the network as printed for people: control characters
+/// (ESC, CR, LF, DEL, the C1 range) and the bidirectional marks that reorder a line are
+/// escaped (`\x1b`, `\n`, `\u{202e}`), and backslashes doubled, so a file name cannot
+/// move the cursor, recolour or rewrite the terminal, and each shown name maps back to one
+/// string. Every name this module prints goes through it (JSON output escapes by itself).
+pub fn shown(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_shown(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// Bytes that should be text (a file name as recorded, `path_hex`): valid UTF-8 as
+/// [`shown`], every other byte as `\xNN`, so a name that is not UTF-8 keeps each byte.
+pub fn shown_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_shown(&mut out, c);
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || c == '\\'
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_shown(out: &mut String, c: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x80 && needs_escape(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// A recorded path, its original bytes when the record kept them (`<key>_hex`, written for
+/// names that are not UTF-8), else its text; as [`shown_bytes`].
+fn shown_recorded(value: &serde_json::Value, key: &str) -> Option<String> {
+    let bytes = value
+        .get(format!("{key}_hex"))
+        .and_then(|h| h.as_str())
+        .and_then(|h| hex::decode(h).ok());
+    match bytes {
+        Some(b) => Some(shown_bytes(&b)),
+        None => value
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(|t| shown(t).into_owned()),
+    }
+}
+
+/// A path as [`shown_bytes`] shows it: every byte of a name that is not UTF-8 kept.
+pub fn shown_path(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        shown_bytes(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        shown(&path.to_string_lossy()).into_owned()
+    }
+}
 
 /// Prints one JSON document on a line.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) {
@@ -104,19 +183,19 @@ impl CaptureObserver for CaptureProgress {
             .first()
             .map(|i| format!("{} {}", short(&i.sha256.to_hex()), human_bytes(i.size)))
             .unwrap_or_default();
+        let source = shown(&r.source);
         let text = match r.status {
             CaptureStatus::Ok if already_held => {
                 format!(
-                    "#{:<6} held    {}  {main} (already in the store)",
-                    capture.id, r.source
+                    "#{:<6} held    {source}  {main} (already in the store)",
+                    capture.id
                 )
             }
-            CaptureStatus::Ok => format!("#{:<6} ok      {}  {main}", capture.id, r.source),
+            CaptureStatus::Ok => format!("#{:<6} ok      {source}  {main}", capture.id),
             CaptureStatus::Failed => format!(
-                "#{:<6} FAILED  {}  {}",
+                "#{:<6} FAILED  {source}  {}",
                 capture.id,
-                r.source,
-                r.failure.as_ref().map(|f| f.message.as_str()).unwrap_or("")
+                shown(r.failure.as_ref().map(|f| f.message.as_str()).unwrap_or(""))
             ),
         };
         self.line(&text);
@@ -124,15 +203,19 @@ impl CaptureObserver for CaptureProgress {
 
     fn skipped(&self, path: &Path, reason: &str) {
         if !self.json {
-            self.line(&format!("        skipped {}: {reason}", path.display()));
+            self.line(&format!(
+                "        skipped {}: {}",
+                shown_path(path),
+                shown(reason)
+            ));
         }
     }
 
     fn notice(&self, message: &str) {
         if self.bar.is_hidden() {
-            eprintln!("notice: {message}");
+            eprintln!("notice: {}", shown(message));
         } else {
-            self.bar.println(format!("notice: {message}"));
+            self.bar.println(format!("notice: {}", shown(message)));
         }
     }
 }
@@ -162,12 +245,15 @@ pub fn print_capture_summary(summary: &CaptureSummary, json: bool) {
         for f in &summary.failed {
             println!(
                 "  #{} {} [{}] {}",
-                f.capture_id, f.source, f.code, f.message
+                f.capture_id,
+                shown(&f.source),
+                f.code,
+                shown(&f.message)
             );
         }
     }
     for s in &summary.skipped {
-        println!("Skipped {}: {}", s.path, s.reason);
+        println!("Skipped {}: {}", shown(&s.path), shown(&s.reason));
     }
 }
 
@@ -190,7 +276,7 @@ pub fn print_capture_table(captures: &[StoredCapture]) {
             r.method,
             r.status.as_str(),
             r.items.len(),
-            r.source
+            shown(&r.source)
         );
     }
 }
@@ -200,20 +286,20 @@ pub fn print_capture(c: &StoredCapture) {
     let r = &c.record;
     println!("Capture #{} — {}", c.id, r.status.as_str());
     if let Some(f) = &r.failure {
-        println!("  error         [{}] {}", f.code, f.message);
+        println!("  error         [{}] {}", f.code, shown(&f.message));
     }
-    println!("  source        {}", r.source);
+    println!("  source        {}", shown(&r.source));
     println!("  captured_at   {}", r.captured_at);
-    println!("  collector     {}", r.collector);
+    println!("  collector     {}", shown(&r.collector));
     println!("  method        {} (Vigil {})", r.method, r.vigil_version);
     for (tool, version) in &r.tools {
-        println!("  tool          {tool} {version}");
+        println!("  tool          {} {}", shown(tool), shown(version));
     }
     if let Some(n) = &r.note {
-        println!("  note          {n}");
+        println!("  note          {}", shown(n));
     }
     if !r.tags.is_empty() {
-        println!("  tags          {}", r.tags.join(", "));
+        println!("  tags          {}", shown(&r.tags.join(", ")));
     }
     println!("  run           {}", r.run_id);
     let d = &r.details;
@@ -221,9 +307,11 @@ pub fn print_capture(c: &StoredCapture) {
         if let Some(v) = d.get(key).filter(|v| !v.is_null()) {
             println!(
                 "  {key:<13} {}",
-                v.as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string())
+                shown(
+                    &v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string())
+                )
             );
         }
     }
@@ -242,12 +330,12 @@ pub fn print_capture(c: &StoredCapture) {
             println!(
                 "    {} {}",
                 hop.get("status").map(|s| s.to_string()).unwrap_or_default(),
-                hop.get("url").and_then(|u| u.as_str()).unwrap_or("")
+                shown(hop.get("url").and_then(|u| u.as_str()).unwrap_or(""))
             );
         }
     }
     if let Some(file) = d.get("file") {
-        if let Some(p) = file.get("path").and_then(|p| p.as_str()) {
+        if let Some(p) = shown_recorded(file, "path") {
             println!("  path          {p}");
         }
         if let Some(m) = file.get("modified").and_then(|p| p.as_str()) {
@@ -258,7 +346,7 @@ pub fn print_capture(c: &StoredCapture) {
         }
     }
     if let Some(s) = d.get("social") {
-        println!("  social        {s}");
+        println!("  social        {}", shown(&s.to_string()));
     }
     println!("  items");
     if r.items.is_empty() {
@@ -269,8 +357,8 @@ pub fn print_capture(c: &StoredCapture) {
             "    {}  {:>10}  {:<9} {}",
             i.sha256,
             human_bytes(i.size),
-            i.role,
-            i.name.as_deref().unwrap_or("")
+            shown(&i.role),
+            shown(i.name.as_deref().unwrap_or(""))
         );
     }
 }
@@ -289,7 +377,9 @@ pub fn print_item(item: &ItemRecord, captures: &[StoredCapture], blob: &Path) {
     for c in captures {
         println!(
             "    #{:<6} {}  {}",
-            c.id, c.record.captured_at, c.record.source
+            c.id,
+            c.record.captured_at,
+            shown(&c.record.source)
         );
     }
 }
@@ -323,7 +413,7 @@ impl VerifyObserver for VerifyProgress {
 /// The verification result, problems first.
 pub fn print_verify_report(r: &VerifyReport) {
     for p in &r.problems {
-        println!("{p}");
+        println!("{}", shown(&p.to_string()));
     }
     let scope = if r.sampled { "sampled items" } else { "items" };
     println!(
@@ -390,13 +480,15 @@ pub fn print_checked_receipt(r: &CheckedReceipt, json: bool) {
         "OK: capture #{} is leaf {} of log {}, under a checkpoint of {} leaves signed by its key.",
         r.capture_id, r.index, r.origin, r.tree_size
     );
-    println!("  source       {}", r.source);
-    println!("  captured at  {}", r.captured_at);
+    println!("  source       {}", shown(&r.source));
+    println!("  captured at  {}", shown(&r.captured_at));
     println!("  root         {}", r.root);
     for f in &r.files {
         println!(
             "  file         {}  sha256 {}  ({} of the capture)",
-            f.file, f.sha256, f.role
+            shown(&f.file),
+            f.sha256,
+            shown(&f.role)
         );
     }
 }
@@ -422,7 +514,7 @@ pub fn print_check_failure(code: &str, message: &str, json: bool) {
     if json {
         print_json(&serde_json::json!({ "ok": false, "code": code, "error": message }));
     } else {
-        println!("FAILED [{code}]: {message}");
+        println!("FAILED [{code}]: {}", shown(message));
     }
 }
 
@@ -435,6 +527,7 @@ pub fn print_image_hash(file: &str, h: &vigil_media::ImageHashes, json: bool) {
         print_json(&v);
         return;
     }
+    let file = shown(file);
     println!("{}  quality {:>3}  {file}", h.stored.0, h.stored.1);
     if let Some((hex, q)) = &h.displayed {
         println!(
@@ -468,7 +561,8 @@ pub fn print_video_hash(file: &str, v: &vigil_media::VpdqReport, json: bool) {
         String::new()
     };
     println!(
-        "# {file}: {}×{}, {:.3} fps, {:.1} s, {} frame(s) hashed of {}{errors}",
+        "# {}: {}×{}, {:.3} fps, {:.1} s, {} frame(s) hashed of {}{errors}",
+        shown(file),
         v.width,
         v.height,
         v.fps,
@@ -491,7 +585,7 @@ pub fn print_hash_failure(file: &str, error: &str, json: bool) {
             .unwrap_or("error");
         print_json(&serde_json::json!({ "file": file, "code": code, "error": error }));
     } else {
-        println!("ERROR {file}: {error}");
+        println!("ERROR {}: {}", shown(file), shown(error));
     }
 }
 
@@ -591,7 +685,10 @@ pub fn print_enrich_summary(s: &vigil_core::enrich::EnrichSummary, json: bool) {
     for f in &s.failed {
         println!(
             "  {} failed on item {} [{}]: {} (its bytes are kept as captured)",
-            f.job, f.sha256, f.code, f.message
+            f.job,
+            f.sha256,
+            f.code,
+            shown(&f.message)
         );
     }
 }
@@ -630,7 +727,7 @@ pub fn print_analysis(a: Option<&vigil_store::MediaAnalysis>) {
             .unwrap_or_default()
     );
     if let (Some(code), Some(error)) = (&a.error_code, &a.error) {
-        println!("  analysis      FAILED [{code}]: {error}");
+        println!("  analysis      FAILED [{code}]: {}", shown(error));
     }
     for p in &a.pdq {
         println!(
@@ -659,9 +756,10 @@ pub fn print_similar(query: &str, r: &vigil_core::similar::SimilarReport, json: 
         return;
     }
     println!(
-        "{} stored item(s) within {} bits of {query} ({}, {} hash(es) searched{}):",
+        "{} stored item(s) within {} bits of {} ({}, {} hash(es) searched{}):",
         r.items.len(),
         r.radius,
+        shown(query),
         r.kind,
         r.hashes_searched,
         if r.hashes_low_quality > 0 {
@@ -709,7 +807,10 @@ pub fn print_similar(query: &str, r: &vigil_core::similar::SimilarReport, json: 
         for c in &i.captures {
             println!(
                 "      #{:<5} {}  {}  {}",
-                c.id, c.captured_at, c.method, c.source
+                c.id,
+                c.captured_at,
+                c.method,
+                shown(&c.source)
             );
         }
     }
@@ -731,14 +832,17 @@ pub fn print_spread(s: &vigil_core::similar::Spread, json: bool) {
         let label = e.label.map(|l| format!("  ← {l}")).unwrap_or_default();
         println!(
             "  {}  #{:<5} {:<12} {}{label}",
-            e.captured_at, e.capture_id, e.platform, e.source
+            e.captured_at,
+            e.capture_id,
+            shown(&e.platform),
+            shown(&e.source)
         );
         let mut extra = Vec::new();
         if let Some(a) = &e.account {
-            extra.push(format!("account {a}"));
+            extra.push(format!("account {}", shown(a)));
         }
         if let Some(p) = &e.posted_at {
-            extra.push(format!("posted {p} (the platform's claim)"));
+            extra.push(format!("posted {} (the platform's claim)", shown(p)));
         }
         if e.item != s.item {
             extra.push(format!("item {}", e.item));
@@ -774,7 +878,7 @@ pub fn print_list_matches(
         return;
     }
     for e in &list.errors {
-        eprintln!("vigil: {list_name}: {e}");
+        eprintln!("vigil: {}: {}", shown(list_name), shown(&e.to_string()));
     }
     println!(
         "{} match(es) between {} list entr{} and the collection:",
@@ -793,7 +897,7 @@ pub fn print_list_matches(
             if m.tags.is_empty() {
                 String::new()
             } else {
-                format!("  tags {}", m.tags.join(","))
+                format!("  tags {}", shown(&m.tags.join(",")))
             }
         );
     }
@@ -818,11 +922,16 @@ pub fn print_list_import(
         return;
     }
     for e in &list.errors {
-        eprintln!("vigil: {source}: {e} (not imported)");
+        eprintln!(
+            "vigil: {}: {} (not imported)",
+            shown(source),
+            shown(&e.to_string())
+        );
     }
     println!(
-        "Imported {} hash(es) from {source} as list {name:?}.",
-        list.entries.len()
+        "Imported {} hash(es) from {} as list {name:?}.",
+        list.entries.len(),
+        shown(source)
     );
 }
 
@@ -838,10 +947,10 @@ pub fn print_hash_lists(lists: &[vigil_store::HashListInfo], json: bool) {
     for l in lists {
         println!(
             "{:<20} {:>8} hashes  imported {}  from {} (sha256 {}){}",
-            l.name,
+            shown(&l.name),
             l.entries,
             l.imported_at,
-            l.source,
+            shown(&l.source),
             l.sha256,
             if l.bad_lines > 0 {
                 format!("; {} bad line(s) left out", l.bad_lines)
@@ -855,7 +964,7 @@ pub fn print_hash_lists(lists: &[vigil_store::HashListInfo], json: bool) {
 /// One `label value` line of `vigil inspect`, when there is a value.
 fn print_field(label: &str, value: &Option<String>) {
     if let Some(v) = value {
-        println!("  {label:<14}{v}");
+        println!("  {label:<14}{}", shown(v));
     }
 }
 
@@ -892,13 +1001,13 @@ pub fn print_inspection(
         Some(vigil_media::MediaKind::Other) => "not media".into(),
         None => "unknown".into(),
     };
-    println!("{file}: {}, {} bytes", kind(&r.sniffed), r.size);
+    println!("{}: {}, {} bytes", shown(file), kind(&r.sniffed), r.size);
     if r.claimed.is_some() && r.claimed != r.sniffed {
         println!("  the name says: {}", kind(&r.claimed));
     }
     if let Some(item) = item {
         if !r.names.is_empty() {
-            println!("  {:<14}{}", "named", r.names.join(", "));
+            println!("  {:<14}{}", "named", shown(&r.names.join(", ")));
         }
         print_field("first capture", &item.first_captured_at);
         for (id, source, role) in &item.derived_from {
@@ -916,18 +1025,22 @@ pub fn print_inspection(
         if let Some(x) = &m.xmp {
             print_field("creator tool", &x.creator_tool);
             if !x.history_agents.is_empty() {
-                println!("  {:<14}{}", "xmp history", x.history_agents.join(" → "));
+                println!(
+                    "  {:<14}{}",
+                    "xmp history",
+                    shown(&x.history_agents.join(" → "))
+                );
             }
         }
         for (name, values) in &m.iptc {
-            println!("  iptc {name}: {}", values.join("; "));
+            println!("  iptc {}: {}", shown(name), shown(&values.join("; ")));
         }
         println!("  {} EXIF tag(s)", m.exif.len());
     }
     if let Some(p) = &r.container {
         println!(
             "  container     {}{}",
-            p.container,
+            shown(&p.container),
             p.duration_secs
                 .map(|d| format!(", {d:.1} s"))
                 .unwrap_or_default()
@@ -946,10 +1059,10 @@ pub fn print_inspection(
             if let Some(rate) = s.sample_rate {
                 parts.push(format!("{rate} Hz"));
             }
-            println!("  stream        {}", parts.join(", "));
+            println!("  stream        {}", shown(&parts.join(", ")));
         }
         for (k, v) in &p.tags {
-            println!("  tag {k}: {v}");
+            println!("  tag {}: {}", shown(k), shown(v));
         }
     }
     if let Some(p) = &r.post {
@@ -961,39 +1074,39 @@ pub fn print_inspection(
         print_field("title", &p.title);
     }
     if let Some(c) = &r.credentials {
-        println!("  C2PA          {}", c.validation_state);
+        println!("  C2PA          {}", shown(&c.validation_state.to_string()));
         if let Some(e) = &c.error {
-            println!("    unreadable: {e}");
+            println!("    unreadable: {}", shown(&e.to_string()));
         }
         for m in &c.manifests {
             println!(
                 "    manifest {} by {} ({}), signed {} by {}",
-                m.label.as_deref().unwrap_or("?"),
-                m.claim_generator.as_deref().unwrap_or("?"),
-                m.algorithm.as_deref().unwrap_or("?"),
-                m.signed_at.as_deref().unwrap_or("at an unknown time"),
-                m.signer.as_deref().or(m.issuer.as_deref()).unwrap_or("?"),
+                shown(m.label.as_deref().unwrap_or("?")),
+                shown(m.claim_generator.as_deref().unwrap_or("?")),
+                shown(m.algorithm.as_deref().unwrap_or("?")),
+                shown(m.signed_at.as_deref().unwrap_or("at an unknown time")),
+                shown(m.signer.as_deref().or(m.issuer.as_deref()).unwrap_or("?")),
             );
             for a in &m.actions {
-                println!("      action {a}");
+                println!("      action {}", shown(&a.to_string()));
             }
             for g in &m.ingredients {
                 println!(
                     "      ingredient {} ({})",
-                    g.title.as_deref().unwrap_or("?"),
-                    g.relationship.as_deref().unwrap_or("?")
+                    shown(g.title.as_deref().unwrap_or("?")),
+                    shown(g.relationship.as_deref().unwrap_or("?"))
                 );
             }
         }
         for s in &c.status {
-            println!("    status {}", s.code);
+            println!("    status {}", shown(&s.code.to_string()));
         }
     }
     for f in &r.flags {
-        println!("  FLAG {}: {}", f.code, f.detail);
+        println!("  FLAG {}: {}", f.code, shown(&f.detail.to_string()));
     }
     for (part, e) in &r.errors {
-        println!("  could not read the {part}: {e}");
+        println!("  could not read the {part}: {}", shown(&e.to_string()));
     }
     if let Some(item) = item {
         for j in &item.jobs {
@@ -1005,7 +1118,7 @@ pub fn print_inspection(
                 Some(code) => println!(
                     "  job {:<10}FAILED [{code}]: {}",
                     j.job,
-                    j.error.as_deref().unwrap_or("")
+                    shown(j.error.as_deref().unwrap_or(""))
                 ),
             }
         }
@@ -1020,12 +1133,17 @@ pub fn print_inspection(
                 d.record.created_at
             );
             for x in &d.record.items {
-                println!("    {:<14}{}  {}", x.role, x.sha256.to_hex(), x.name);
+                println!(
+                    "    {:<14}{}  {}",
+                    x.role,
+                    x.sha256.to_hex(),
+                    shown(&x.name)
+                );
             }
         }
     }
     for p in written {
-        println!("  wrote {}", p.display());
+        println!("  wrote {}", shown_path(p));
     }
 }
 
@@ -1070,7 +1188,11 @@ pub fn print_watch_added(source: &vigil_store::WatchSource, json: bool) {
     }
     println!(
         "watching #{} {} ({}, every {} s; polled as {})",
-        source.id, source.url, source.kind, source.every_secs, source.poll_url
+        source.id,
+        shown(&source.url),
+        source.kind,
+        source.every_secs,
+        shown(&source.poll_url)
     );
 }
 
@@ -1090,12 +1212,16 @@ pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool
     }
     for s in status {
         let last = match (&s.source.last_poll_at, &s.source.last_outcome) {
-            (Some(at), Some(outcome)) => format!("last poll {at}: {outcome}"),
+            (Some(at), Some(outcome)) => format!("last poll {at}: {}", shown(outcome)),
             _ => "not polled yet".to_owned(),
         };
         println!(
             "#{} {} [{}] every {} s; {last}; next {}",
-            s.source.id, s.source.url, s.source.kind, s.source.every_secs, s.source.next_poll_at
+            s.source.id,
+            shown(&s.source.url),
+            s.source.kind,
+            s.source.every_secs,
+            s.source.next_poll_at
         );
         println!(
             "    posts {}: captured {}, pending {}, failed {}, deleted {}, changed {}",
@@ -1107,7 +1233,7 @@ pub fn print_watch_status(status: &[vigil_core::watch::SourceStatus], json: bool
             s.counts.changed
         );
         if let Some(e) = &s.source.last_error {
-            println!("    last error: {e}");
+            println!("    last error: {}", shown(e));
         }
     }
 }
@@ -1130,17 +1256,17 @@ pub fn print_watch_posts(posts: &[vigil_store::WatchPost], json: bool) {
         let capture = p
             .capture_id
             .map_or_else(|| p.state.clone(), |c| format!("capture #{c}"));
-        println!("{}  {}  [{capture}]", p.first_seen_at, p.url);
+        println!("{}  {}  [{capture}]", p.first_seen_at, shown(&p.url));
         if let Some(at) = &p.gone_at {
-            let reason = p.gone_reason.as_deref().unwrap_or("deleted");
+            let reason = shown(p.gone_reason.as_deref().unwrap_or("deleted"));
             println!("    deleted at its source by {at} ({reason})");
         }
         if let Some(at) = &p.changed_at {
-            let reason = p.changed_reason.as_deref().unwrap_or("changed");
+            let reason = shown(p.changed_reason.as_deref().unwrap_or("changed"));
             println!("    changed at its source by {at} ({reason})");
         }
         if let Some(e) = &p.last_error {
-            println!("    last error: {e}");
+            println!("    last error: {}", shown(e));
         }
     }
 }
@@ -1166,4 +1292,24 @@ pub fn print_watch_cycle(summary: &vigil_core::watch::CycleSummary, json: bool) 
         summary.gone,
         summary.changed
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_shown_escaped_and_unambiguous() {
+        assert!(matches!(shown("Ծանուցում видео.mp4"), Cow::Borrowed(_)));
+        assert_eq!(shown("a\u{1b}[2Jb\r\n\u{7f}"), r"a\x1b[2Jb\r\n\x7f");
+        assert_eq!(shown("x\u{202e}gpj.exe\u{9b}"), r"x\u{202e}gpj.exe\u{9b}");
+        assert_eq!(
+            shown(r"a\x1b"),
+            r"a\\x1b",
+            "a literal backslash is not an escape"
+        );
+        assert_eq!(shown_bytes(b"ok\xff\x1b\xc3\xa9"), r"ok\xff\x1bé");
+        let recorded = serde_json::json!({ "path": "a\u{fffd}", "path_hex": "61ff" });
+        assert_eq!(shown_recorded(&recorded, "path").as_deref(), Some(r"a\xff"));
+    }
 }

@@ -595,6 +595,9 @@ fn capture_paths(
                     };
                     let mut record = base_record(&shown, "file", "file", collector, run_id);
                     record.details = json!({ "path": path.to_string_lossy(), "origin": origin.to_string_lossy() });
+                    if let Some(hex) = files::bytes_hex(path.as_os_str()) {
+                        record.details["path_hex"] = json!(hex);
+                    }
                     Prepared {
                         record: failed(record, code, message),
                         blobs: Vec::new(),
@@ -603,6 +606,7 @@ fn capture_paths(
                 WalkEntry::File {
                     path,
                     relative,
+                    relative_hex,
                     symlink_target,
                 } => {
                     let shown = if single {
@@ -617,9 +621,16 @@ fn capture_paths(
                             if !single {
                                 details["origin"] = json!(origin.to_string_lossy());
                                 details["relative_path"] = json!(relative);
+                                if let Some(hex) = relative_hex {
+                                    // The item's name is lossy text; these are its bytes.
+                                    details["relative_path_hex"] = json!(hex);
+                                }
                             }
                             if let Some(t) = symlink_target {
                                 details["symlink_target"] = json!(t.to_string_lossy());
+                                if let Some(hex) = files::bytes_hex(t.as_os_str()) {
+                                    details["symlink_target_hex"] = json!(hex);
+                                }
                             }
                             record.details = details;
                             Prepared {

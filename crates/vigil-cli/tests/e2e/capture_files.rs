@@ -142,3 +142,52 @@ fn special_files_are_refused_not_read() {
         "not-regular"
     );
 }
+
+/// A file name with ESC (a terminal escape sequence) and a byte that is not UTF-8: printed
+/// escaped, never raw, and its bytes recoverable from the record.
+#[cfg(unix)]
+#[test]
+fn names_with_control_characters_and_bad_bytes_are_escaped_and_kept() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = TestStore::new();
+    let src = s.dir.path().join("names");
+    let name: &[u8] = b"\x1b[31mred\xff\x07.jpg";
+    write(&src.join(std::ffi::OsStr::from_bytes(name)), b"named bytes");
+    let src_arg = src.to_string_lossy().into_owned();
+    let out = s.vigil(&["capture", &src_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(
+        !out.stdout.contains(&0x1b) && !out.stdout.contains(&0x07),
+        "raw control characters reached the terminal: {printed:?}"
+    );
+    assert!(printed.contains(r"\x1b[31mred"), "{printed}");
+
+    let (_, listed) = s.vigil_json(&["list"]);
+    let id = listed[0][0]["id"].as_i64().expect("id").to_string();
+    let (_, shown) = s.vigil_json(&["show", &id]);
+    let details = &shown[0]["details"];
+    let hex_of = |key: &str| {
+        hex::decode(
+            details[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key}: {details}")),
+        )
+        .expect("hex")
+    };
+    assert_eq!(hex_of("relative_path_hex"), name, "{details}");
+    let path = hex::decode(details["file"]["path_hex"].as_str().expect("path_hex")).expect("hex");
+    assert!(path.ends_with(name), "{details}");
+    assert!(
+        details["relative_path"]
+            .as_str()
+            .unwrap_or("")
+            .contains('\u{fffd}'),
+        "the text beside is lossy: {details}"
+    );
+
+    let plain = s.vigil(&["show", &id]);
+    let printed = text(&plain.stdout);
+    assert!(!plain.stdout.contains(&0x1b), "{printed:?}");
+    assert!(printed.contains(r"\x1b[31mred\xff\x07.jpg"), "{printed}");
+}
