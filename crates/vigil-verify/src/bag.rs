@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::report::{Code, Finding};
+use crate::report::{Code, Finding, shown};
 
 /// Bytes read per `read` call while hashing.
 const CHUNK: usize = 1 << 20;
@@ -81,7 +81,8 @@ impl Bag {
             Some(Ok(d)) => Ok(*d),
             Some(Err(e)) => Err(ReadError::Io(e.clone())),
             None if self.refused.contains(&path) => Err(ReadError::Unsafe(format!(
-                "data/{rel} is a symbolic link or not a regular file"
+                "data/{} is a symbolic link or not a regular file",
+                shown(rel)
             ))),
             None => Err(ReadError::Missing),
         }
@@ -95,6 +96,25 @@ impl Bag {
         read_capped(&self.root.join(&path), max)
     }
 
+    /// The first `n` bytes (fewer if the file is shorter) of a payload file found by the
+    /// walk, never through a link.
+    pub(crate) fn head(&self, rel: &str, n: usize) -> Result<Vec<u8>, ReadError> {
+        self.digest(rel)?;
+        let path = self.root.join(data_path(rel)?);
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| ReadError::Io(e.to_string()))?;
+        if !meta.file_type().is_file() {
+            return Err(ReadError::Unsafe(format!(
+                "data/{} is a symbolic link or not a regular file",
+                shown(rel)
+            )));
+        }
+        let mut out = Vec::with_capacity(n);
+        File::open(&path)
+            .and_then(|f| f.take(n as u64).read_to_end(&mut out))
+            .map_err(|e| ReadError::Io(e.to_string()))?;
+        Ok(out)
+    }
+
     /// Whether a payload file exists (`rel` relative to `data/`).
     pub(crate) fn exists(&self, rel: &str) -> bool {
         self.digest(rel).is_ok()
@@ -103,7 +123,7 @@ impl Bag {
 
 /// `data/<rel>` after checking `rel` is a plain relative path.
 pub(crate) fn data_path(rel: &str) -> Result<String, ReadError> {
-    check_relative(rel).map_err(|why| ReadError::Unsafe(format!("{rel:?} {why}")))?;
+    check_relative(rel).map_err(|why| ReadError::Unsafe(format!("{:?} {why}", shown(rel))))?;
     Ok(format!("data/{rel}"))
 }
 
@@ -156,7 +176,7 @@ fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
 
 /// A tag file at the top of the bag or below, every component checked not to be a link.
 fn tag_file(root: &Path, rel: &str) -> Result<PathBuf, ReadError> {
-    check_relative(rel).map_err(|why| ReadError::Unsafe(format!("{rel:?} {why}")))?;
+    check_relative(rel).map_err(|why| ReadError::Unsafe(format!("{:?} {why}", shown(rel))))?;
     let mut path = root.to_path_buf();
     let parts: Vec<&str> = rel.split('/').collect();
     for (n, part) in parts.iter().enumerate() {
@@ -461,7 +481,7 @@ fn unsafe_line(name: &str, e: &Entry, why: &str) -> Finding {
         format!(
             "The manifest names {:?}, which {why}. It was refused and nothing was read there: \
              a package may only describe files inside itself.",
-            e.path
+            shown(&e.path)
         ),
     )
 }
@@ -536,6 +556,128 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 pub(crate) struct BagInfo {
     /// `External-Identifier`.
     pub(crate) external_id: Option<String>,
+    /// The byte count `Payload-Oxum` declares, when it is readable: hashing stops there
+    /// ([`hash_budget`]).
+    pub(crate) declared_bytes: Option<u64>,
+}
+
+/// `Payload-Oxum`'s byte and file count, when it is two integers.
+fn parse_oxum(oxum: &str) -> Option<(u64, usize)> {
+    let (bytes, count) = oxum.split_once('.')?;
+    Some((bytes.parse().ok()?, count.parse().ok()?))
+}
+
+/// Reads `bag-info.txt` and checks `Payload-Oxum` against the payload as walked (sizes
+/// only, before anything is hashed) and the package format.
+fn check_bag_info(
+    root: &Path,
+    walked: &BTreeMap<String, Walked>,
+    findings: &mut Vec<Finding>,
+) -> BagInfo {
+    let mut info = BagInfo::default();
+    let text = match tag_file(root, "bag-info.txt").and_then(|p| read_capped(&p, MAX_TAG_FILE)) {
+        Ok(text) => text,
+        Err(e) => {
+            findings.push(Finding::fail(
+                e.code(),
+                "bag-info.txt",
+                format!("The bag's metadata could not be read ({e})."),
+            ));
+            return info;
+        }
+    };
+    let fields = parse_fields(&String::from_utf8_lossy(&text));
+    info.external_id = field(&fields, "External-Identifier").map(shown);
+    let oxum = field(&fields, "Payload-Oxum");
+    info.declared_bytes = oxum.and_then(parse_oxum).map(|(bytes, _)| bytes);
+    let bytes: u64 = walked.values().map(|w| w.size).sum();
+    let count = walked.len();
+    match oxum {
+        Some(oxum) if oxum == format!("{bytes}.{count}") => {}
+        Some(oxum) => findings.push(Finding::fail(
+            Code::OxumMismatch,
+            "bag-info.txt",
+            format!(
+                "Payload-Oxum says {} (bytes.files) but the payload holds {bytes} bytes in \
+                 {count} files: files were added, removed or resized.",
+                shown(oxum)
+            ),
+        )),
+        None => findings.push(Finding::fail(
+            Code::BagInfoInvalid,
+            "bag-info.txt",
+            "There is no Payload-Oxum (the payload's byte and file count).",
+        )),
+    }
+    match field(&fields, "Vigil-Package-Format") {
+        Some("vigil.package/v1") => {}
+        other => findings.push(Finding::fail(
+            Code::BagInfoInvalid,
+            "bag-info.txt",
+            format!(
+                "Vigil-Package-Format is {:?}, not vigil.package/v1: this is not a package this \
+                 verifier understands.",
+                shown(other.unwrap_or("missing"))
+            ),
+        )),
+    }
+    info
+}
+
+/// Bytes hashed beyond what `Payload-Oxum` declares, so that a package altered by a little
+/// is still checked file by file (and its changed files named).
+const OXUM_SLACK: u64 = 16 << 20;
+
+/// Which payload files to hash: all of them, unless together they are larger than
+/// `Payload-Oxum` declares (plus [`OXUM_SLACK`]); then the smallest first, as many as fit,
+/// and the others are reported, not hashed. A file grown or added by gigabytes already
+/// contradicts the bag's own declaration: hashing it would only delay the verdict (the
+/// payload is not as the package was made), so the check takes no longer than the package
+/// as made would.
+fn hash_budget(
+    walked: &BTreeMap<String, Walked>,
+    declared: Option<u64>,
+    findings: &mut Vec<Finding>,
+) -> Vec<(String, PathBuf, u64)> {
+    let mut jobs: Vec<(String, PathBuf, u64)> = walked
+        .iter()
+        .map(|(rel, w)| (rel.clone(), w.path.clone(), w.size))
+        .collect();
+    let total: u64 = jobs.iter().map(|j| j.2).sum();
+    let Some(declared) = declared else {
+        return jobs;
+    };
+    let budget = declared.saturating_add(OXUM_SLACK);
+    if total <= budget {
+        return jobs;
+    }
+    jobs.sort_by_key(|j| j.2);
+    let mut used = 0u64;
+    jobs.retain(|(rel, _, size)| {
+        if used.saturating_add(*size) <= budget {
+            used += size;
+            return true;
+        }
+        findings.push(Finding::fail(
+            Code::OxumMismatch,
+            rel.clone(),
+            if *size > declared {
+                format!(
+                    "This file alone is {size} bytes, more than the {declared} bytes \
+                     Payload-Oxum declares for the whole payload: it is not as the package was \
+                     made, and it was not hashed."
+                )
+            } else {
+                format!(
+                    "This file ({size} bytes) was not hashed: the payload holds {total} bytes, \
+                     far more than the {declared} Payload-Oxum declares, and the smaller files \
+                     checked first used up what it declares."
+                )
+            },
+        ));
+        false
+    });
+    jobs
 }
 
 /// Checks the whole bag, appending findings; returns the payload as found, with digests.
@@ -543,6 +685,7 @@ pub(crate) fn check_bag(root: &Path, findings: &mut Vec<Finding>) -> (Bag, BagIn
     let before = findings.len();
     check_declaration(root, findings);
     let (walked, refused) = walk(root, findings);
+    let info = check_bag_info(root, &walked, findings);
 
     // Payload manifest.
     let manifest =
@@ -562,10 +705,7 @@ pub(crate) fn check_bag(root: &Path, findings: &mut Vec<Finding>) -> (Bag, BagIn
         }
     };
 
-    let jobs = walked
-        .iter()
-        .map(|(rel, w)| (rel.clone(), w.path.clone(), w.size))
-        .collect();
+    let jobs = hash_budget(&walked, info.declared_bytes, findings);
     let digests = hash_all(jobs);
     let mut listed = BTreeSet::new();
     for e in &entries {
@@ -591,13 +731,17 @@ pub(crate) fn check_bag(root: &Path, findings: &mut Vec<Finding>) -> (Bag, BagIn
         if refused.contains(&e.path) {
             continue; // already reported as a link or special file
         }
-        match digests.get(&e.path) {
-            None => findings.push(Finding::fail(
+        if !walked.contains_key(&e.path) {
+            findings.push(Finding::fail(
                 Code::MissingFile,
                 e.path.clone(),
                 "The manifest lists this file but it is not in the package: part of the \
                  evidence as exported is missing.",
-            )),
+            ));
+            continue;
+        }
+        match digests.get(&e.path) {
+            None => {} // not hashed (beyond Payload-Oxum): reported by hash_budget
             Some(Err(err)) => findings.push(Finding::fail(
                 Code::Unreadable,
                 e.path.clone(),
@@ -697,50 +841,6 @@ pub(crate) fn check_bag(root: &Path, findings: &mut Vec<Finding>) -> (Bag, BagIn
         )),
     }
 
-    // bag-info.txt and Payload-Oxum.
-    let mut info = BagInfo::default();
-    match tag_file(root, "bag-info.txt").and_then(|p| read_capped(&p, MAX_TAG_FILE)) {
-        Ok(text) => {
-            let fields = parse_fields(&String::from_utf8_lossy(&text));
-            info.external_id = field(&fields, "External-Identifier").map(str::to_owned);
-            let bytes: u64 = walked.values().map(|w| w.size).sum();
-            let count = walked.len();
-            match field(&fields, "Payload-Oxum") {
-                Some(oxum) if oxum == format!("{bytes}.{count}") => {}
-                Some(oxum) => findings.push(Finding::fail(
-                    Code::OxumMismatch,
-                    "bag-info.txt",
-                    format!(
-                        "Payload-Oxum says {oxum} (bytes.files) but the payload holds {bytes} \
-                         bytes in {count} files: files were added, removed or resized."
-                    ),
-                )),
-                None => findings.push(Finding::fail(
-                    Code::BagInfoInvalid,
-                    "bag-info.txt",
-                    "There is no Payload-Oxum (the payload's byte and file count).",
-                )),
-            }
-            match field(&fields, "Vigil-Package-Format") {
-                Some("vigil.package/v1") => {}
-                other => findings.push(Finding::fail(
-                    Code::BagInfoInvalid,
-                    "bag-info.txt",
-                    format!(
-                        "Vigil-Package-Format is {:?}, not vigil.package/v1: this is not a \
-                         package this verifier understands.",
-                        other.unwrap_or("missing")
-                    ),
-                )),
-            }
-        }
-        Err(e) => findings.push(Finding::fail(
-            e.code(),
-            "bag-info.txt",
-            format!("The bag's metadata could not be read ({e})."),
-        )),
-    }
-
     let bytes: u64 = walked.values().map(|w| w.size).sum();
     if !findings[before..].iter().any(Finding::failed) {
         findings.push(Finding::pass(
@@ -758,10 +858,9 @@ pub(crate) fn check_bag(root: &Path, findings: &mut Vec<Finding>) -> (Bag, BagIn
     let files = walked
         .keys()
         .map(|rel| {
-            let r = digests
-                .get(rel)
-                .cloned()
-                .unwrap_or_else(|| Err("not hashed".into()));
+            let r = digests.get(rel).cloned().unwrap_or_else(|| {
+                Err("it was not hashed: the payload is larger than Payload-Oxum declares".into())
+            });
             (rel.clone(), r)
         })
         .collect();

@@ -14,7 +14,9 @@
 //!    `manifest-sha256.txt` names a file under `data/` with that SHA-256; no payload file is
 //!    unlisted; `tagmanifest-sha256.txt` matches `bagit.txt`, `bag-info.txt` and the manifest;
 //!    `Payload-Oxum` matches. Paths with `..`, absolute paths and symbolic links are refused
-//!    and never followed. Files are streamed (bounded memory) and hashed on a few threads.
+//!    and never followed. Files are streamed (bounded memory) and hashed on a few threads,
+//!    never more bytes than `Payload-Oxum` declares (plus a little): a file grown far beyond
+//!    it is reported and not hashed.
 //! 2. **The key**: the one given ([`Options::trusted_key`], published by the office out of
 //!    band), or else the package's own `log/verifier.vkey`, in which case the verdict says so:
 //!    a package can always vouch for itself.
@@ -25,7 +27,9 @@
 //!    record of that id; the receipt's checkpoint is the latest or proven consistent with it.
 //! 5. **Each item**: its file's SHA-256 and size are those a verified record lists (a
 //!    derived item: a verified derivation lists it as output); claims of the index that the
-//!    signed records do not bear out are failures.
+//!    signed records do not bear out are failures. What the bytes are (image, video, audio,
+//!    by their first bytes, as Vigil tells them) is reported, and a `kind` in the index
+//!    they contradict is a failure.
 //! 6. **Time-stamps**: each RFC 3161 token is granted, over the SHA-256 of its checkpoint's
 //!    exact bytes, signed by a certificate with the `timeStamping` key usage that chains to a
 //!    CA the user trusts ([`Options::tsa_roots`]; without one the verdict says the TSA was not
@@ -35,7 +39,8 @@
 //!
 //! The [`Report`] holds a [`Finding`] per check, each with a stable [`Code`] and a sentence
 //! a lawyer can read; [`Report::passed`] is true only if nothing failed. `data/package.json`
-//! is used as a map, never as proof.
+//! is used as a map, never as proof. Strings from the package are quoted bounded (a few
+//! hundred characters) with control characters escaped.
 //!
 //! ```no_run
 //! use vigil_verify::{Options, verify_package};
@@ -56,6 +61,7 @@ mod index;
 mod leaf;
 mod log;
 mod report;
+mod sniff;
 pub mod timestamp;
 
 use std::collections::HashMap;
@@ -73,6 +79,7 @@ use crate::bag::Bag;
 use crate::index::{Index, PACKAGE_FORMAT};
 use crate::leaf::{CaptureLeaf, DerivationLeaf, LeafItem, MAX_LEAF_SIZE};
 use crate::log::{Failure, LogKey};
+use crate::report::shown;
 use crate::timestamp::{MAX_RESPONSE_SIZE, TsaRoots, verify_timestamp};
 
 /// What the verifier is told to trust, from outside the package.
@@ -255,7 +262,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                     format!(
                         "The index says format {:?}, not {PACKAGE_FORMAT}: this verifier does \
                          not know how to read it.",
-                        i.format
+                        shown(&i.format)
                     ),
                 ));
                 None
@@ -286,7 +293,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
         return Ok(report);
     };
     if report.export_id.is_none() {
-        report.export_id = index.export_id.clone();
+        report.export_id = index.export_id.as_deref().map(shown);
     }
 
     // The key.
@@ -311,7 +318,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                 format!(
                     "Signatures were checked against the key you gave ({}), so the verdict does \
                      not depend on anything the package says about itself.",
-                    k.vkey
+                    shown(&k.vkey)
                 ),
             ));
             if let Ok(pk) = pk
@@ -322,7 +329,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                     format!("data/{vkey_path}"),
                     format!(
                         "The package names another key ({}); it was not used.",
-                        pk.vkey
+                        shown(&pk.vkey)
                     ),
                 ));
             }
@@ -337,7 +344,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                      that the package is consistent with itself. Compare this key with the one \
                      the office publishes (or pass it with --key): only then do the signatures \
                      show the records are in that office's log.",
-                    pk.vkey
+                    shown(&pk.vkey)
                 ),
             ));
             pk.clone()
@@ -364,9 +371,9 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
         } else {
             KeySource::Package
         },
-        vkey: key.vkey.clone(),
-        origin: key.origin.clone(),
-        package_vkey: package_key.as_ref().ok().map(|k| k.vkey.clone()),
+        vkey: shown(&key.vkey),
+        origin: shown(&key.origin),
+        package_vkey: package_key.as_ref().ok().map(|k| shown(&k.vkey)),
     });
 
     // The latest checkpoint.
@@ -384,13 +391,13 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                     format!(
                         "The latest checkpoint is signed by the key: the log {} vouches that \
                              its first {} entries are exactly those under root {}.",
-                        cp.origin(),
+                        shown(cp.origin()),
                         cp.size(),
                         cp.root().to_base64()
                     ),
                 ));
                 report.checkpoint = Some(CheckpointInfo {
-                    origin: cp.origin().to_owned(),
+                    origin: shown(cp.origin()),
                     size: cp.size(),
                     root: cp.root().to_base64(),
                     verified: true,
@@ -451,11 +458,11 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                 None => {}
                 Some(c) => {
                     v.leaf_index = Some(index_no);
-                    v.source = Some(c.source.clone());
-                    v.captured_at = Some(c.captured_at.clone());
-                    v.collector = c.collector.clone();
-                    v.method = c.method.clone();
-                    v.status = c.status.clone();
+                    v.source = Some(shown(&c.source));
+                    v.captured_at = Some(shown(&c.captured_at));
+                    v.collector = c.collector.as_deref().map(shown);
+                    v.method = c.method.as_deref().map(shown);
+                    v.status = c.status.as_deref().map(shown);
                     v.findings.push(Finding::pass(
                         Code::ReceiptVerified,
                         format!("data/{}", entry.receipt),
@@ -466,7 +473,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                              was logged as it is and has not changed since.",
                             cp.size(),
                             entry.id,
-                            entry.leaf
+                            shown(&entry.leaf)
                         ),
                     ));
                     ctx.tie(&cp, &entry.receipt, &mut v.findings);
@@ -509,9 +516,9 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                 None => {}
                 Some(d) => {
                     v.leaf_index = Some(index_no);
-                    v.source_sha256 = Some(d.source_sha256.clone());
-                    v.tool = d.tool.clone();
-                    v.created_at = d.created_at.clone();
+                    v.source_sha256 = Some(shown(&d.source_sha256));
+                    v.tool = d.tool.as_deref().map(shown);
+                    v.created_at = d.created_at.as_deref().map(shown);
                     v.findings.push(Finding::pass(
                         Code::ReceiptVerified,
                         format!("data/{}", entry.receipt),
@@ -520,7 +527,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                              data/{}) is entry {index_no} of the log under a checkpoint of {} \
                              entries signed by the key.",
                             entry.id,
-                            entry.leaf,
+                            shown(&entry.leaf),
                             cp.size()
                         ),
                     ));
@@ -576,11 +583,13 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
     // Items.
     for it in &index.items {
         let mut v = ItemVerdict {
-            sha256: it.sha256.clone(),
-            file: it.file.clone(),
+            sha256: shown(&it.sha256),
+            file: shown(&it.file),
             size: it.size,
-            kind: it.kind.clone(),
-            derived_from: it.derived_from.as_ref().map(|d| d.item.clone()),
+            kind: it.kind.as_deref().map(shown),
+            detected_kind: None,
+            detected_format: None,
+            derived_from: it.derived_from.as_ref().map(|d| shown(&d.item)),
             held_by_captures: Vec::new(),
             held_by_derivations: Vec::new(),
             existed_by: None,
@@ -606,9 +615,32 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                 format!(
                     "The index says this item is SHA-256 {} of {} bytes, but its file is SHA-256 \
                      {digest} of {size} bytes: the file is not the item it is presented as.",
-                    it.sha256, it.size
+                    shown(&it.sha256),
+                    it.size
                 ),
             ));
+        }
+        if let Ok(head) = bag.head(&it.file, sniff::SNIFF_LEN) {
+            let got = sniff::sniff(&head);
+            v.detected_kind = Some(got.kind.to_owned());
+            v.detected_format = got.format.map(str::to_owned);
+            if let Some(claimed) = &it.kind
+                && !claimed.eq_ignore_ascii_case(got.kind)
+            {
+                v.findings.push(Finding::fail(
+                    Code::KindMismatch,
+                    format!("data/{}", it.file),
+                    format!(
+                        "The index calls this item {:?}, but its bytes are {}: the package \
+                         misdescribes it. Go by what the file is, not by what the index says.",
+                        shown(claimed),
+                        match got.format {
+                            Some(f) => format!("{} ({f})", got.kind),
+                            None => "not a recognised image, video or audio file".to_owned(),
+                        }
+                    ),
+                ));
+            }
         }
         if let Some(m) = &it.metadata
             && !bag.exists(m)
@@ -638,8 +670,8 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                         let c = &p.record;
                         holders_text.push(format!(
                             "capture #{id} of {} (captured {}{}{}, log entry {})",
-                            c.source,
-                            c.captured_at,
+                            shown(&c.source),
+                            shown(&c.captured_at),
                             c.collector
                                 .as_deref()
                                 .map(|x| format!(" by {x}"))
@@ -694,7 +726,7 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                     if let Some(p) = derivations.get(id) {
                         holders_text.push(format!(
                             "derivation #{id} (made from item {}{}, log entry {})",
-                            p.record.source_sha256,
+                            shown(&p.record.source_sha256),
                             p.record
                                 .tool
                                 .as_deref()
@@ -724,7 +756,9 @@ pub fn verify_package(path: &Path, options: &Options) -> Result<Report, VerifyEr
                             format!(
                                 "The index says this item was made from {}, but derivation #{} \
                                  logged it as made from {}.",
-                                from.item, from.derivation, p.record.source_sha256
+                                shown(&from.item),
+                                from.derivation,
+                                shown(&p.record.source_sha256)
                             ),
                         ));
                     }
@@ -796,7 +830,7 @@ fn unverified_checkpoint(bytes: &[u8]) -> Option<CheckpointInfo> {
     let note = vigil_tlog::Note::parse(bytes).ok()?;
     let cp = Checkpoint::parse(note.text()).ok()?;
     Some(CheckpointInfo {
-        origin: cp.origin().to_owned(),
+        origin: shown(cp.origin()),
         size: cp.size(),
         root: cp.root().to_base64(),
         verified: false,
@@ -812,8 +846,8 @@ fn check_timestamp(
 ) -> (TimestampVerdict, Option<ExistedBy>) {
     let mut v = TimestampVerdict {
         size: t.size,
-        checkpoint: t.checkpoint.clone(),
-        timestamp: t.timestamp.clone(),
+        checkpoint: shown(&t.checkpoint),
+        timestamp: shown(&t.timestamp),
         gen_time: None,
         tsa: None,
         tsa_trusted: false,
@@ -883,8 +917,8 @@ fn check_timestamp(
             return (v, None);
         }
     };
-    v.gen_time = Some(ts.gen_time.clone());
-    v.tsa = Some(ts.tsa.clone());
+    v.gen_time = Some(shown(&ts.gen_time));
+    v.tsa = Some(shown(&ts.tsa));
     v.tsa_trusted = ts.trusted_root.is_some();
     if let Err((code, message)) = ctx.consistent(&cp) {
         let path = t
@@ -905,8 +939,8 @@ fn check_timestamp(
                 "The time-stamping authority {} ({trust}) signed the SHA-256 of this signed \
                  checkpoint at {}, and the checkpoint is proven an earlier state of the latest \
                  one: the first {} entries of the log existed no later than that time.",
-                ts.tsa,
-                ts.gen_time,
+                shown(&ts.tsa),
+                shown(&ts.gen_time),
                 cp.size()
             ),
         ));
@@ -919,14 +953,14 @@ fn check_timestamp(
                 "No trusted CA was given (--tsa-ca), so the signature was checked only against \
                  the certificate in the token, which names {}; who made the time-stamp is not \
                  established.",
-                ts.tsa
+                shown(&ts.tsa)
             ),
         ));
     }
     let existed = v.passed().then(|| ExistedBy {
-        time: ts.gen_time.clone(),
+        time: shown(&ts.gen_time),
         checkpoint_size: cp.size(),
-        tsa: ts.tsa.clone(),
+        tsa: shown(&ts.tsa),
         tsa_trusted: ts.trusted_root.is_some(),
         sort_key: (ts.unix_seconds, ts.nanos),
     });

@@ -78,6 +78,8 @@ pub enum Code {
     TsaUntrusted,
     /// No trusted CA was given, so the TSA's identity was not checked.
     TsaUnchecked,
+    /// The index's `kind` for an item (video, image…) is not what the item's bytes are.
+    KindMismatch,
 }
 
 impl Code {
@@ -118,6 +120,7 @@ impl Code {
             Code::TimestampInvalid => "timestamp-invalid",
             Code::TsaUntrusted => "tsa-untrusted",
             Code::TsaUnchecked => "tsa-unchecked",
+            Code::KindMismatch => "kind-mismatch",
         }
     }
 }
@@ -126,6 +129,41 @@ impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Characters of an untrusted string quoted in a finding ([`shown`]).
+pub(crate) const MAX_SHOWN: usize = 200;
+/// Characters of a finding's subject.
+const MAX_SUBJECT: usize = 300;
+/// Characters of a finding's message: a few sentences and the strings they quote.
+const MAX_MESSAGE: usize = 2000;
+
+/// A string from the package (a path, a claim) as the report quotes it: at most
+/// [`MAX_SHOWN`] characters (then `…`), control characters escaped (`\x1b`).
+pub(crate) fn shown(s: &str) -> String {
+    bounded(s, MAX_SHOWN)
+}
+
+/// `s` with control characters escaped and cut after `max` characters, with `…` and how
+/// many more there were.
+fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max && !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(max.min(s.len()) + 32);
+    let mut chars = s.chars();
+    for c in chars.by_ref().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    let rest = chars.count();
+    if rest > 0 {
+        out.push_str(&format!("… ({rest} more characters)"));
+    }
+    out
 }
 
 /// Whether a finding is a passed check, a caveat the reader must weigh, or a failure.
@@ -176,11 +214,14 @@ impl Finding {
         subject: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
+        // Subjects are often paths the package names, and messages quote what it says: both
+        // are bounded and escaped here, whatever a caller forgot (a manifest line may hold
+        // a 60 MB path; a name may hold terminal escapes).
         Finding {
             code,
             outcome,
-            subject: subject.into(),
-            message: message.into(),
+            subject: bounded(&subject.into(), MAX_SUBJECT),
+            message: bounded(&message.into(), MAX_MESSAGE),
         }
     }
 
@@ -308,8 +349,13 @@ pub struct ItemVerdict {
     pub file: String,
     /// Its size as claimed.
     pub size: u64,
-    /// Its kind as claimed (video, image…).
+    /// Its kind as the index claims it (video, image…): a claim, see `detected_kind`.
     pub kind: Option<String>,
+    /// What its bytes are (`image`, `video`, `audio`, `other`), read from its first bytes;
+    /// `None` when the file could not be read.
+    pub detected_kind: Option<String>,
+    /// The format its bytes are in (`jpeg`, `mp4`…), when recognised.
+    pub detected_format: Option<String>,
     /// For a derived item, the item it was made from.
     pub derived_from: Option<String>,
     /// Verified captures whose logged record lists exactly these bytes.
@@ -574,10 +620,7 @@ impl fmt::Display for Report {
                 },
                 i.file,
                 i.size,
-                i.kind
-                    .as_deref()
-                    .map(|k| format!(", {k}"))
-                    .unwrap_or_default(),
+                item_kind(i),
                 item_sentence(i),
                 existed(&i.existed_by)
             );
@@ -602,6 +645,16 @@ impl fmt::Display for Report {
     }
 }
 
+/// The item's kind as its bytes show it (the index's claim only when they could not be read).
+fn item_kind(i: &ItemVerdict) -> String {
+    match (&i.detected_kind, &i.detected_format, &i.kind) {
+        (Some(k), Some(f), _) => format!(", {k} ({f})"),
+        (Some(k), None, _) => format!(", {k}"),
+        (None, _, Some(k)) => format!(", {k} as the index says"),
+        (None, _, None) => String::new(),
+    }
+}
+
 fn list(ids: &[i64], what: &str) -> String {
     let ids: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
     format!(
@@ -612,7 +665,12 @@ fn list(ids: &[i64], what: &str) -> String {
 }
 
 fn item_sentence(i: &ItemVerdict) -> String {
-    if !i.passed() {
+    let misdescribed = i.findings.iter().any(|f| f.code == Code::KindMismatch);
+    let tied = i
+        .findings
+        .iter()
+        .all(|f| !f.failed() || f.code == Code::KindMismatch);
+    if !tied {
         return "this file could not be tied to the log; see below.".into();
     }
     let mut who = Vec::new();
@@ -623,8 +681,13 @@ fn item_sentence(i: &ItemVerdict) -> String {
         who.push(list(&i.held_by_derivations, "derivation"));
     }
     format!(
-        "these exact bytes (SHA-256 {}) are those recorded in the log by {}",
+        "these exact bytes (SHA-256 {}) are those recorded in the log by {}{}",
         i.sha256,
-        who.join(" and ")
+        who.join(" and "),
+        if misdescribed {
+            ", but the index misdescribes what they are (see below)"
+        } else {
+            ""
+        }
     )
 }

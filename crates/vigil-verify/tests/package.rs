@@ -409,6 +409,112 @@ fn index_claims_are_checked() {
 }
 
 #[test]
+fn what_the_bytes_are_is_reported_and_a_false_kind_fails() {
+    let pkg = build(None);
+    let r = verify(&pkg, &opts(&pkg));
+    let photo = r.items.iter().find(|i| i.sha256 == pkg.photo).unwrap();
+    assert_eq!(photo.detected_kind.as_deref(), Some("image"));
+    assert_eq!(photo.detected_format.as_deref(), Some("jpeg"));
+    let video = r.items.iter().find(|i| i.sha256 == pkg.video).unwrap();
+    assert_eq!(video.detected_format.as_deref(), Some("mp4"));
+    assert!(r.to_string().contains("image (jpeg)"), "{r}");
+
+    // The index calls the JPEG a video: the report says what it is, and that it is not.
+    pkg.edit_index(|v| v["items"][1]["kind"] = json!("video"));
+    let r = verify(&pkg, &opts(&pkg));
+    let file = format!("items/{}.jpg", pkg.photo);
+    assert_fails_with(&r, Code::KindMismatch, &file);
+    let photo = r.items.iter().find(|i| i.sha256 == pkg.photo).unwrap();
+    assert_eq!(photo.kind.as_deref(), Some("video"), "the claim, as made");
+    assert_eq!(photo.detected_kind.as_deref(), Some("image"));
+    let text = r.to_string();
+    let line = text
+        .lines()
+        .find(|l| l.contains(&file) && l.contains("VERIFIED"))
+        .unwrap();
+    assert!(
+        line.contains("image (jpeg)") && !line.contains(", video"),
+        "{line}"
+    );
+    assert!(line.contains("misdescribes"), "{line}");
+    assert_eq!(r.failures().count(), 1, "{:?}", failures(&r));
+}
+
+#[test]
+fn a_file_grown_beyond_payload_oxum_is_not_hashed() {
+    let pkg = build(None);
+    let file = format!("data/items/{}.mp4", pkg.video);
+    let mut bytes = pkg.read(&file);
+    bytes.resize(bytes.len() + (20 << 20), 0);
+    pkg.write(&file, &bytes);
+    let started = std::time::Instant::now();
+    let r = verify(&pkg, &opts(&pkg));
+    assert_fails_with(&r, Code::OxumMismatch, "bag-info.txt");
+    let named = r
+        .failures()
+        .find(|f| f.code == Code::OxumMismatch && f.subject == file)
+        .unwrap_or_else(|| panic!("the grown file is named: {:?}", failures(&r)));
+    assert!(named.message.contains("not hashed"), "{}", named.message);
+    assert!(
+        !r.failures()
+            .any(|f| f.code == Code::HashMismatch && f.subject == file),
+        "it was hashed anyway: {:?}",
+        failures(&r)
+    );
+    // Everything else is still checked: the other files pass, and the video is unchecked.
+    let photo = r.items.iter().find(|i| i.sha256 == pkg.photo).unwrap();
+    assert!(photo.passed(), "{r}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // A small change is still hashed file by file, and the changed file named.
+    let pkg = build(None);
+    let meta = format!("data/metadata/{}.json", pkg.video);
+    pkg.write(&meta, br#"{"flags":["staged"],"pdq":null}"#);
+    let r = verify(&pkg, &opts(&pkg));
+    assert_fails_with(&r, Code::HashMismatch, &meta);
+    assert!(
+        !r.failures().any(|f| f.message.contains("not hashed")),
+        "{r}"
+    );
+}
+
+#[test]
+fn strings_from_the_package_are_bounded_and_escaped() {
+    let pkg = build(None);
+    let long = format!("data/\u{1b}[2J{}", "a".repeat(100_000));
+    let mut manifest = String::from_utf8(pkg.read("manifest-sha256.txt")).unwrap();
+    manifest.push_str(&format!("{}  {long}\n", "0".repeat(64)));
+    pkg.write("manifest-sha256.txt", manifest);
+    pkg.edit_index(|v| {
+        v["items"][1]["file"] = json!(format!("items/\u{7}{}", "b".repeat(100_000)))
+    });
+    let r = verify(&pkg, &opts(&pkg));
+    assert!(!r.passed());
+    for f in r.findings() {
+        assert!(
+            f.subject.len() < 1000,
+            "subject of {} bytes",
+            f.subject.len()
+        );
+        assert!(
+            f.message.len() < 3000,
+            "message of {} bytes",
+            f.message.len()
+        );
+        for s in [&f.subject, &f.message] {
+            assert!(!s.chars().any(char::is_control), "{s:?}");
+        }
+    }
+    for i in &r.items {
+        assert!(i.file.len() < 1000, "item file of {} bytes", i.file.len());
+    }
+    let text = r.to_string();
+    assert!(text.lines().all(|l| l.len() < 4000), "a line is too long");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+    assert!(text.contains("more characters)"), "truncation is said");
+}
+
+#[test]
 fn not_a_bag() {
     let dir = tempfile::TempDir::new().unwrap();
     let r = verify_package(dir.path(), &Options::default()).unwrap();

@@ -328,7 +328,12 @@ pub fn build(tsa: Option<&Tsa>) -> Pkg {
     let tmp = TempDir::new().unwrap();
     let root = tmp.path().join("export-20261127T120000Z-1");
     std::fs::create_dir_all(root.join("data")).unwrap();
-    let video: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    // An MP4's first bytes (what the index's "video" says), then filler.
+    let video: Vec<u8> = b"\0\0\0\x18ftypisom\0\0\x02\0"
+        .iter()
+        .copied()
+        .chain((0..300_000u32).map(|i| (i % 251) as u8))
+        .collect();
     let photo = b"\xff\xd8\xff\xe0 a photo".to_vec();
     let thumb = b"\xff\xd8\xff\xe0 a thumbnail".to_vec();
 
