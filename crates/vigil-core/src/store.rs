@@ -1,5 +1,7 @@
 //! Opening and creating a store: its directory, settings, blobs and catalog together.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -32,6 +34,42 @@ pub fn locate_store(given: Option<&Path>) -> Result<(PathBuf, StoreOrigin), Core
         })
 }
 
+/// The names in `dir`, or `None` when there is no such directory.
+fn entries_of(dir: &Path) -> Option<HashSet<OsString>> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    Some(entries.flatten().map(|e| e.file_name()).collect())
+}
+
+/// Undoes a failed [`Store::init`]: removes `dir` when it did not exist `before`, else
+/// whatever was added to it. Best effort: what cannot be removed is logged.
+fn remove_added(dir: &Path, before: Option<&HashSet<OsString>>) {
+    let Some(before) = before else {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            tracing::warn!(
+                "could not remove the half-made store {}: {e}",
+                dir.display()
+            );
+        }
+        return;
+    };
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if before.contains(&entry.file_name()) {
+            continue;
+        }
+        let path = entry.path();
+        let removed = match entry.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+        if let Err(e) = removed {
+            tracing::warn!(
+                "could not remove {} of a half-made store: {e}",
+                path.display()
+            );
+        }
+    }
+}
+
 /// An open store.
 pub struct Store {
     /// Paths.
@@ -54,11 +92,31 @@ impl Store {
     /// (default: this host and a random id), and signs the empty log's first checkpoint.
     /// Returns `false` in the second field when one already existed there, which is then left
     /// untouched.
+    ///
+    /// A store that cannot be made whole (a full disk, most often) is removed again: what
+    /// this call added to `dir` (or `dir` itself, when it made it) is deleted before the
+    /// error returns, so no half-made store is left for the next `vigil init` to take for
+    /// one.
     pub async fn init(dir: &Path, log_origin: Option<&str>) -> Result<(Store, bool), CoreError> {
         let layout = StoreLayout::new(dir);
         if layout.exists() {
             return Ok((Store::open(dir).await?, false));
         }
+        let before = entries_of(dir);
+        match Store::create(dir, layout, log_origin).await {
+            Ok(store) => Ok((store, true)),
+            Err(e) => {
+                remove_added(dir, before.as_ref());
+                Err(e)
+            }
+        }
+    }
+
+    async fn create(
+        dir: &Path,
+        layout: StoreLayout,
+        log_origin: Option<&str>,
+    ) -> Result<Store, CoreError> {
         create_private_dir(dir)?;
         if !layout.config().exists() {
             let path = layout.config();
@@ -77,19 +135,28 @@ impl Store {
         };
         Log::create_key(&layout, &origin)?;
         let catalog = Catalog::open_sqlite(&layout.catalog(), true).await?;
-        vigil_store::fsync_dir(dir)?;
-        let config = Config::load(&layout.config())?;
         let mut store = Store {
+            config: Config::default(),
             layout,
-            config,
             catalog,
             blobs: None,
             log: None,
             log_history: 0,
             read_only: false,
         };
-        store.log()?.publish(&store.catalog).await?;
-        Ok((store, true))
+        let signed = async {
+            vigil_store::fsync_dir(dir)?;
+            store.config = Config::load(&store.layout.config())?;
+            store.log()?.publish(&store.catalog).await?;
+            Ok::<_, CoreError>(())
+        }
+        .await;
+        if let Err(e) = signed {
+            // Closed before its files are removed.
+            store.catalog.close().await;
+            return Err(e);
+        }
+        Ok(store)
     }
 
     /// Opens an existing store.

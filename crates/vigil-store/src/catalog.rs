@@ -6,8 +6,9 @@
 //! durable, so a capture exists exactly when its leaf does.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,17 @@ pub enum CatalogError {
     /// The schema could not be brought up to date.
     #[error("catalog schema migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The disk holding the catalog file is full (SQLite's `SQLITE_FULL`): the write was
+    /// rolled back whole, so nothing of it is in the catalog.
+    #[error(
+        "{}: the disk is full; the write was rolled back and nothing of it is in the catalog \
+         (free space, then run again)",
+        path.display()
+    )]
+    DiskFull {
+        /// The catalog file.
+        path: PathBuf,
+    },
     /// A row holds something this version cannot read (hand-edited or corrupt).
     #[error("catalog row {table}[{key}] is malformed: {problem}")]
     Malformed {
@@ -79,7 +91,67 @@ impl CatalogError {
             CatalogError::LogStarted { .. } => "log-started",
             CatalogError::PredatesLog { .. } => "predates-log",
             CatalogError::Outdated(_) => "outdated-schema",
+            CatalogError::DiskFull { .. } => "disk-full",
         }
+    }
+}
+
+/// `e` as [`CatalogError::DiskFull`] of `path` when SQLite (or the file system under it)
+/// said the disk is full; else `e` unchanged.
+fn disk_full_at(path: &Path, e: CatalogError) -> CatalogError {
+    let sql = match &e {
+        CatalogError::Database(e) => e,
+        CatalogError::Migrate(
+            sqlx::migrate::MigrateError::Execute(e)
+            | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+        ) => e,
+        _ => return e,
+    };
+    let full = match sql {
+        // SQLITE_FULL is 13; extended codes keep the primary code in the low byte. An I/O
+        // error (10) is the disk being full when the file system says so: SQLite reports a
+        // write-ahead index it cannot grow (SQLITE_IOERR_SHMSIZE) that way.
+        sqlx::Error::Database(d) => match d.code().and_then(|c| c.parse::<i64>().ok()) {
+            Some(c) if c & 0xff == 13 => true,
+            Some(c) if c & 0xff == 10 => almost_no_space(path),
+            _ => false,
+        },
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+        _ => false,
+    };
+    if full {
+        CatalogError::DiskFull {
+            path: path.to_path_buf(),
+        }
+    } else {
+        e
+    }
+}
+
+/// Whether the file system holding `path` has less than 64 KiB left for us.
+fn almost_no_space(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let Ok(dir) = std::ffi::CString::new(dir.unwrap_or(Path::new(".")).as_os_str().as_bytes())
+        else {
+            return false;
+        };
+        // SAFETY: `dir` is a NUL-terminated path and `st` a properly sized, zeroed buffer
+        // that statvfs(3) fills in; nothing is retained after the call.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(dir.as_ptr(), &mut st) } != 0 {
+            return false;
+        }
+        #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+        let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+        free < 64 << 10
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
     }
 }
 
@@ -283,12 +355,15 @@ pub struct StoredCheckpoint {
 #[derive(Clone)]
 pub struct Catalog {
     pool: SqlitePool,
+    /// The database file, for errors that must name it.
+    path: Arc<PathBuf>,
 }
 
 impl Catalog {
     /// Opens the SQLite catalog at `path`, creating it when `create` is set, and applies
     /// pending migrations.
     pub async fn open_sqlite(path: &Path, create: bool) -> Result<Self, CatalogError> {
+        let named = |e: CatalogError| disk_full_at(path, e);
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
@@ -299,14 +374,21 @@ impl Catalog {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|e| named(e.into()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Catalog { pool })
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| named(e.into()))?;
+        Ok(Catalog {
+            pool,
+            path: Arc::new(path.to_path_buf()),
+        })
     }
 
     /// Opens the SQLite catalog at `path` to read only: no migration runs and nothing is
@@ -332,11 +414,19 @@ impl Catalog {
             pool.close().await;
             return Err(CatalogError::Outdated(m.version));
         }
-        Ok(Catalog { pool })
+        Ok(Catalog {
+            pool,
+            path: Arc::new(path.to_path_buf()),
+        })
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// `e`, or [`CatalogError::DiskFull`] naming this catalog's file when that is what it is.
+    pub(crate) fn named(&self, e: CatalogError) -> CatalogError {
+        disk_full_at(&self.path, e)
     }
 
     /// Closes the pool, checkpointing the WAL.
@@ -354,6 +444,12 @@ impl Catalog {
         &self,
         captures: &[CaptureRecord],
     ) -> Result<Vec<i64>, CatalogError> {
+        self.write_captures(captures)
+            .await
+            .map_err(|e| self.named(e))
+    }
+
+    async fn write_captures(&self, captures: &[CaptureRecord]) -> Result<Vec<i64>, CatalogError> {
         if captures.is_empty() {
             return Ok(Vec::new());
         }
@@ -779,6 +875,10 @@ impl Catalog {
     /// Records a signed checkpoint. Recording the same one again is a no-op; a different
     /// one for a size already signed is refused (it would contradict the log).
     pub async fn record_checkpoint(&self, c: &StoredCheckpoint) -> Result<(), CatalogError> {
+        self.write_checkpoint(c).await.map_err(|e| self.named(e))
+    }
+
+    async fn write_checkpoint(&self, c: &StoredCheckpoint) -> Result<(), CatalogError> {
         sqlx::query(
             "INSERT INTO log_checkpoints (tree_size, root_hash, signed_note, signed_at, timestamp_token)
              VALUES (?, ?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING",

@@ -69,6 +69,12 @@ impl Catalog {
     /// Writes a derivation, its items and its log leaf in one transaction; returns its id.
     /// The caller must have published the derived blobs first; the source must be an item.
     pub async fn commit_derivation(&self, record: &DerivationRecord) -> Result<i64, CatalogError> {
+        self.write_derivation(record)
+            .await
+            .map_err(|e| self.named(e))
+    }
+
+    async fn write_derivation(&self, record: &DerivationRecord) -> Result<i64, CatalogError> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO derivations (source_sha256, kind, tool, params, created_at, vigil_version)

@@ -8,6 +8,7 @@ mod capture_http;
 mod crash;
 mod enrich;
 mod export;
+mod full_disk;
 mod log;
 mod media;
 mod serve;
