@@ -11,6 +11,8 @@
 //! - [`Tile`], [`build_tiles`], [`TileNodes`]: tile names, building tiles for an append, and
 //!   serving proof nodes from tiles held by a [`TileReader`].
 //! - [`Signer`], [`Verifier`], [`Note`]: signed notes and their keys.
+//! - [`Cosigner`], [`merge_cosignatures`], [`verify_cosignatures`]: witness cosignatures
+//!   (C2SP tlog-cosignature, Ed25519 `cosignature/v1`), made, added to a checkpoint, checked.
 //! - [`Checkpoint`], [`open_checkpoint`]: tree heads.
 //! - [`Receipt`], [`verify_receipt`]: the offline receipt.
 //! - [`CompactRange`]: roots at every size while leaves stream past (whole-log audits).
@@ -55,6 +57,7 @@
 
 mod checkpoint;
 mod compact;
+mod cosignature;
 mod hash;
 mod note;
 mod proof;
@@ -63,6 +66,9 @@ mod tiles;
 
 pub use checkpoint::{Checkpoint, CheckpointError, open_checkpoint};
 pub use compact::CompactRange;
+pub use cosignature::{
+    Cosignature, CosignatureCheck, Cosigner, merge_cosignatures, verify_cosignatures,
+};
 pub use hash::{EMPTY_ROOT, HASH_SIZE, Hash, HashError, leaf_hash, node_hash};
 pub use note::{
     MAX_NOTE_SIZE, MAX_SIGNATURES, Note, NoteError, NoteSignature, SignatureKind, Signer,

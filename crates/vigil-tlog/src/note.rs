@@ -2,8 +2,9 @@
 //! lines `— <name> base64(key ID || signature)`.
 //!
 //! Vigil signs its checkpoints with Ed25519 (type 0x01). Verification also understands
-//! Ed25519 witness cosignatures (type 0x04, <https://c2sp.org/tlog-cosignature>) and, with the
-//! `static-ct` feature, RFC 6962 tree head signatures (type 0x05) of static-ct-api logs.
+//! Ed25519 witness cosignatures (type 0x04, <https://c2sp.org/tlog-cosignature>; made by
+//! [`Cosigner`](crate::Cosigner)) and, with the `static-ct` feature, RFC 6962 tree head
+//! signatures (type 0x05) of static-ct-api logs.
 //!
 //! Keys are given as the spec's text forms: a *vkey* `name+hex(key ID)+base64(type || key)` for
 //! verifying, and a *skey* `PRIVATE+KEY+name+hex(key ID)+base64(type || seed)` for signing.
@@ -24,9 +25,9 @@ pub const MAX_NOTE_SIZE: usize = 1 << 20;
 pub const MAX_SIGNATURES: usize = 100;
 
 const ALG_ED25519: u8 = 0x01;
-const ALG_COSIGNATURE_V1: u8 = 0x04;
+pub(crate) const ALG_COSIGNATURE_V1: u8 = 0x04;
 const ALG_RFC6962: u8 = 0x05;
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 
 /// Why a note, key or signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +70,9 @@ pub enum NoteError {
     /// No signature on the note is by a key the caller trusts.
     #[error("note has no signature by a known key")]
     NoKnownSignature,
+    /// A cosignature timestamp of zero (the spec forbids omitting it) or above 2^63 - 1.
+    #[error("cosignature timestamp {0} is not between 1 and 2^63 - 1")]
+    InvalidTimestamp(u64),
 }
 
 /// The signature algorithms a [`Verifier`] can check.
@@ -94,7 +98,7 @@ impl SignatureKind {
 }
 
 /// Key names: non-empty, no Unicode white space, no `+` (which separates vkey fields).
-fn check_name(name: &str) -> Result<(), NoteError> {
+pub(crate) fn check_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
         return Err(NoteError::InvalidName(name.to_owned()));
     }
@@ -102,7 +106,7 @@ fn check_name(name: &str) -> Result<(), NoteError> {
 }
 
 /// `SHA-256(name || "\n" || type || key)[:4]`, big-endian: the spec's recommended key ID.
-fn key_id(name: &str, type_byte: u8, key: &[u8]) -> u32 {
+pub(crate) fn key_id(name: &str, type_byte: u8, key: &[u8]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update([b'\n', type_byte]);
@@ -155,43 +159,19 @@ impl Signer {
 
     /// Reads an skey, `PRIVATE+KEY+<name>+<hex key ID>+base64(0x01 || seed)`.
     pub fn from_skey(skey: &str) -> Result<Self, NoteError> {
-        let bad = |why: &str| NoteError::InvalidKey(format!("skey: {why}"));
-        let rest = skey
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or_else(|| bad("missing PRIVATE+KEY+ prefix"))?;
-        // The base64 key may itself contain '+'.
-        let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(id), Some(b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("expected name+id+key"));
-        };
-        let id = parse_key_id(id).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
-        let raw = decode_base64(b64).ok_or_else(|| bad("key is not canonical base64"))?;
-        let (&alg, seed) = raw.split_first().ok_or_else(|| bad("empty key"))?;
-        if alg != ALG_ED25519 {
-            return Err(NoteError::UnsupportedKeyType(alg));
-        }
-        let seed: &[u8; 32] = seed
-            .try_into()
-            .map_err(|_| bad("Ed25519 seed must be 32 bytes"))?;
-        let signer = Signer::from_seed(name, seed)?;
+        let (name, id, seed) = parse_skey(skey, ALG_ED25519)?;
+        let signer = Signer::from_seed(name, &seed)?;
         if signer.key_id != id {
-            return Err(bad("key ID does not match the key"));
+            return Err(NoteError::InvalidKey(
+                "skey: key ID does not match the key".into(),
+            ));
         }
         Ok(signer)
     }
 
     /// The skey text for this signer, to be stored as a secret.
     pub fn to_skey(&self) -> String {
-        let mut raw = vec![ALG_ED25519];
-        raw.extend_from_slice(self.key.as_bytes());
-        format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            encode_base64(&raw)
-        )
+        format_skey(&self.name, self.key_id, ALG_ED25519, &self.key)
     }
 
     /// The matching verifier, to publish as a vkey.
@@ -221,6 +201,39 @@ impl Signer {
     }
 }
 
+/// Reads an skey, `PRIVATE+KEY+<name>+<hex key ID>+base64(type || seed)`, of signature type
+/// `alg`: its name, key ID (checked by the caller against the key) and Ed25519 seed.
+pub(crate) fn parse_skey(skey: &str, alg: u8) -> Result<(&str, u32, [u8; 32]), NoteError> {
+    let bad = |why: &str| NoteError::InvalidKey(format!("skey: {why}"));
+    let rest = skey
+        .strip_prefix("PRIVATE+KEY+")
+        .ok_or_else(|| bad("missing PRIVATE+KEY+ prefix"))?;
+    // The base64 key may itself contain '+'.
+    let mut parts = rest.splitn(3, '+');
+    let (Some(name), Some(id), Some(b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("expected name+id+key"));
+    };
+    let id = parse_key_id(id).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
+    let raw = decode_base64(b64).ok_or_else(|| bad("key is not canonical base64"))?;
+    let (&found, seed) = raw.split_first().ok_or_else(|| bad("empty key"))?;
+    if found != alg {
+        return Err(NoteError::UnsupportedKeyType(found));
+    }
+    let seed: [u8; 32] = seed
+        .try_into()
+        .map_err(|_| bad("Ed25519 seed must be 32 bytes"))?;
+    Ok((name, id, seed))
+}
+
+/// The skey text of an Ed25519 key of signature type `alg`.
+pub(crate) fn format_skey(name: &str, key_id: u32, alg: u8, key: &SigningKey) -> String {
+    let mut raw = vec![alg];
+    raw.extend_from_slice(key.as_bytes());
+    format!("PRIVATE+KEY+{name}+{key_id:08x}+{}", encode_base64(&raw))
+}
+
 /// Signs `text` with each signer and returns the complete note.
 ///
 /// `text` must itself be valid note text: UTF-8 ending in a newline, no control characters
@@ -245,7 +258,7 @@ pub fn sign_note(text: &str, signers: &[&Signer]) -> Result<String, NoteError> {
     Ok(note)
 }
 
-fn check_text(text: &str) -> Result<(), NoteError> {
+pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {
     if !text.ends_with('\n') {
         return Err(NoteError::Malformed("text must end with a newline".into()));
     }
@@ -411,7 +424,7 @@ impl Verifier {
 }
 
 /// Splits a cosignature/v1 body into its timestamp and Ed25519 signature.
-fn split_cosignature(sig: &[u8]) -> Option<(u64, &[u8])> {
+pub(crate) fn split_cosignature(sig: &[u8]) -> Option<(u64, &[u8])> {
     if sig.len() != 8 + 64 {
         return None;
     }
@@ -520,7 +533,8 @@ impl NoteSignature {
         split_cosignature(&self.signature).map(|(ts, _)| ts)
     }
 
-    fn to_line(&self) -> String {
+    /// The line as it appears on a note: `— <name> base64(key ID || signature)` and a newline.
+    pub fn to_line(&self) -> String {
         let mut raw = self.key_id.to_be_bytes().to_vec();
         raw.extend_from_slice(&self.signature);
         format!("{SIG_PREFIX}{} {}\n", self.name, encode_base64(&raw))
@@ -593,6 +607,11 @@ impl Note {
     /// The signature lines, in order.
     pub fn signatures(&self) -> &[NoteSignature] {
         &self.signatures
+    }
+
+    /// Appends a signature line (merging cosignatures); the caller keeps the limits.
+    pub(crate) fn push_signature(&mut self, sig: NoteSignature) {
+        self.signatures.push(sig);
     }
 
     /// The note in its text form.

@@ -385,6 +385,41 @@ mod notes {
             v["expect_timestamp"].as_u64()
         );
     }
+
+    /// The cosignature/v1 vector (its key is not published) and the cosignature printed in
+    /// C2SP tlog-cosignature.md, whose message example says `time 1679315147`: our cosigner
+    /// lays out key ID, big-endian timestamp and signature the same way, and the verifier and
+    /// `verify_cosignatures` reject both lines under a key of our own with the same name and ID
+    /// shape (another key, so they do not verify).
+    #[test]
+    fn cosignature_layout_matches_upstream() {
+        let v = find("cosignature/v1");
+        let upstream = v["sig_b64"].as_str().expect("sig");
+        let spec = std::fs::read_to_string(vectors_dir().join("c2sp-specs/tlog-cosignature.md"))
+            .expect("spec");
+        let spec_line = spec
+            .lines()
+            .find(|l| l.starts_with("\u{2014} witness.example.com/w1 "))
+            .expect("spec cosignature line");
+        let spec_sig = spec_line.rsplit(' ').next().expect("base64");
+        for (sig, ts) in [(upstream, 1727964367u64), (spec_sig, 1679315147)] {
+            let note = format!("o\n1\n{}\n\n\u{2014} w {sig}\n", EMPTY_ROOT.to_base64());
+            let parsed = Note::parse(note.as_bytes()).expect("parse");
+            let theirs = &parsed.signatures()[0];
+            assert_eq!(theirs.cosignature_timestamp(), Some(ts));
+            // Ours at the same time: same length, same timestamp bytes after the key ID.
+            let ours = Cosigner::from_seed("w", &[1; 32])
+                .expect("cosigner")
+                .cosign(&format!("o\n1\n{}\n", EMPTY_ROOT.to_base64()), ts)
+                .expect("cosign");
+            let ours =
+                Note::parse(format!("o\n1\n{}\n\n{ours}", EMPTY_ROOT.to_base64()).as_bytes())
+                    .expect("parse ours");
+            let ours = &ours.signatures()[0];
+            assert_eq!(ours.signature.len(), theirs.signature.len());
+            assert_eq!(ours.signature[..8], theirs.signature[..8]);
+        }
+    }
 }
 
 mod tile_paths {
